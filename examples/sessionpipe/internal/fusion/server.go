@@ -141,7 +141,9 @@ func (s *Server) Restart() int {
 }
 
 // FailFor makes every request answer 503 for d.
-func (s *Server) FailFor(d time.Duration) { s.setFault(func(f *faults) { f.failUntil = time.Now().Add(d) }) }
+func (s *Server) FailFor(d time.Duration) {
+	s.setFault(func(f *faults) { f.failUntil = time.Now().Add(d) })
+}
 
 // SlowFor delays every request by latency for d.
 func (s *Server) SlowFor(d, latency time.Duration) {
@@ -150,7 +152,9 @@ func (s *Server) SlowFor(d, latency time.Duration) {
 
 // HangFor makes every request hang for d: it is answered only when d has
 // passed, unless the client gives up first.
-func (s *Server) HangFor(d time.Duration) { s.setFault(func(f *faults) { f.hangUntil = time.Now().Add(d) }) }
+func (s *Server) HangFor(d time.Duration) {
+	s.setFault(func(f *faults) { f.hangUntil = time.Now().Add(d) })
+}
 
 // Heal clears every injected fault.
 func (s *Server) Heal() { s.setFault(func(f *faults) { *f = faults{} }) }
