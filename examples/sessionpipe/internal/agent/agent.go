@@ -49,6 +49,7 @@ type Event struct {
 	Time      time.Time
 	Agent     string
 	Kind      EventKind
+	Op        string // the failed operation, for Failed: "create session", "heartbeat", "push", "audit"
 	SessionID string
 	Role      fusion.Role
 	N         int           // events pushed, view entries audited, consecutive errors
@@ -182,28 +183,33 @@ func (a *Agent) Run(ctx context.Context) error {
 			if err == nil {
 				heartbeat.Reset(a.heartbeatInterval())
 			}
-			a.settle(ctx, err, bo)
+			a.settle(ctx, "create session", err, bo)
 			continue
 		}
 		push := a.spool.added
 		if a.spool.len() > 0 {
 			push = a.due // a push is due now; timers still get their turn
 		}
+		var op string
 		var err error
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-push:
-			err = a.push(ctx)
+			op, err = "push", a.push(ctx)
 		case <-heartbeat.C:
-			err = a.heartbeatOrSkip(ctx)
+			if !a.skipHeartbeat() {
+				op, err = "heartbeat", a.heartbeat(ctx)
+			}
 			heartbeat.Reset(a.heartbeatInterval())
 		case <-audit.C:
 			if a.currentRole() == fusion.Leader {
-				err = a.audit(ctx)
+				op, err = "audit", a.audit(ctx)
 			}
 		}
-		a.settle(ctx, err, bo)
+		if op != "" {
+			a.settle(ctx, op, err, bo)
+		}
 	}
 	return nil
 }
@@ -211,7 +217,7 @@ func (a *Agent) Run(ctx context.Context) error {
 // settle records the outcome of one operation: success resets the backoff,
 // an obsolete session is dropped (the loop reconnects at once), and any
 // other error is tracked and followed by the next backoff delay.
-func (a *Agent) settle(ctx context.Context, err error, bo sequence) {
+func (a *Agent) settle(ctx context.Context, op string, err error, bo sequence) {
 	if err == nil {
 		a.mu.Lock()
 		had := a.consecutive
@@ -244,7 +250,7 @@ func (a *Agent) settle(ctx context.Context, err error, bo sequence) {
 		a.state = Degraded
 	}
 	a.mu.Unlock()
-	a.emit(Event{Kind: Failed, Err: err, Class: class, Delay: delay, N: n})
+	a.emit(Event{Kind: Failed, Op: op, Err: err, Class: class, Delay: delay, N: n})
 	if degraded {
 		a.emit(Event{Kind: BecameDegraded, N: n})
 	}
@@ -300,17 +306,27 @@ func (a *Agent) createSession(ctx context.Context) error {
 	return nil
 }
 
-func (a *Agent) heartbeatOrSkip(ctx context.Context) error {
+// skipHeartbeat reports whether this heartbeat can be skipped: a push was
+// acknowledged within the interval and few heartbeats were skipped in a row.
+func (a *Agent) skipHeartbeat() bool {
 	a.mu.Lock()
-	id, interval := a.sessionID, a.interval
-	if !a.lastAck.IsZero() && time.Since(a.lastAck) < interval && a.skipped < a.cfg.MaxSkippedHeartbeats {
+	skip := !a.lastAck.IsZero() && time.Since(a.lastAck) < a.interval && a.skipped < a.cfg.MaxSkippedHeartbeats
+	if skip {
 		a.skipped++
 		a.skips++
-		a.mu.Unlock()
-		a.emit(Event{Kind: HeartbeatSkipped})
-		return nil
+	} else {
+		a.skipped = 0
 	}
-	a.skipped = 0
+	a.mu.Unlock()
+	if skip {
+		a.emit(Event{Kind: HeartbeatSkipped})
+	}
+	return skip
+}
+
+func (a *Agent) heartbeat(ctx context.Context) error {
+	a.mu.Lock()
+	id := a.sessionID
 	a.heartbeats++
 	a.mu.Unlock()
 	var out struct {

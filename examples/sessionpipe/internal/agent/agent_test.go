@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -369,4 +370,26 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFollowerAuditTickDoesNotResetBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := fusion.New(fusion.Config{})
+		defer srv.Close()
+		_, _, stop1 := start(t, srv, "a1", nil)
+		defer stop1()
+		synctest.Wait()
+		_, rec, stop2 := start(t, srv, "a2", func(c *Config) { c.AuditInterval = time.Second })
+		defer stop2()
+		synctest.Wait()
+		srv.FailFor(time.Hour)
+		time.Sleep(3 * time.Minute)
+		var got []time.Duration
+		for _, f := range rec.of(Failed) {
+			got = append(got, f.Delay/time.Second)
+		}
+		if want := []time.Duration{5, 10, 20, 40, 60}; len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+			t.Errorf("follower delays %v s, want %v s first", got, want)
+		}
+	})
 }

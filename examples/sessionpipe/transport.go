@@ -1,0 +1,25 @@
+package main
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/fusion"
+)
+
+// clientStack is one agent's HTTP stack.
+type clientStack struct {
+	transport    http.RoundTripper
+	breakerState func() string
+}
+
+// newClientStack builds the transport an agent's requests go through.
+// TEMPORARY: a plain transport until the middleware package lands.
+func newClientStack(scale float64, onBreaker func(from, to string)) clientStack {
+	_ = time.Second
+	return clientStack{transport: http.DefaultTransport.(*http.Transport).Clone()}
+}
+
+// serverStack wraps fusion for serving.
+// TEMPORARY: unwrapped until the middleware package lands.
+func serverStack(srv *fusion.Server, scale float64) http.Handler { return srv }
