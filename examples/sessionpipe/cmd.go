@@ -117,9 +117,13 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			case <-t.C:
 			}
 		}
+		if a.Flush(ctx) == nil {
+			tl.printf(*id, "all %d events acknowledged; keeping the session alive until interrupted", *events)
+		}
 	}()
 	a.Run(ctx)
 	<-done
+	stack.close()
 	st := a.Status()
 	fmt.Fprintf(stdout, "%s: state %s, %d submitted, %d acknowledged, %d still spooled, %d sessions, errors by class %v\n",
 		st.Agent, st.State, st.Submitted, st.Acked, st.Spooled, st.Sessions, st.ErrorsByClass)

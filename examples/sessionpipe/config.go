@@ -97,9 +97,11 @@ func parsePipeConfig(data []byte) (pipeConfig, error) {
 		case "max_backoff_seconds":
 			err = seconds(val, &c.MaxBackoff)
 		case "max_consecutive_errors":
-			if err = val.Decode(&c.MaxConsecutiveErrors); err == nil && (c.MaxConsecutiveErrors < 1 || c.MaxConsecutiveErrors > 1_000_000) {
-				err = fmt.Errorf("must be in [1, 1000000], got %d", c.MaxConsecutiveErrors)
+			var n float64
+			if err = val.Decode(&n); err == nil && (n != math.Trunc(n) || n < 1 || n > 1_000_000) {
+				err = fmt.Errorf("must be a whole number in [1, 1000000], got %v", val.Value)
 			}
+			c.MaxConsecutiveErrors = int(n)
 		case "backoff_multiplier":
 			if err = val.Decode(&c.BackoffMultiplier); err == nil && !(c.BackoffMultiplier >= 1 && c.BackoffMultiplier <= 100) {
 				err = fmt.Errorf("must be in [1, 100], got %v", c.BackoffMultiplier)

@@ -55,6 +55,7 @@ func (l *ledger) add(ev fusion.Event) {
 // demoAgent is an agent with its producer.
 type demoAgent struct {
 	*agent.Agent
+	stack          clientStack
 	name           string
 	stopRun, stopP context.CancelFunc
 	runDone, pDone chan struct{}
@@ -112,7 +113,7 @@ func runDemo(ctx context.Context, w io.Writer, scale float64) (verdict, error) {
 		if err != nil {
 			return nil, err
 		}
-		d := &demoAgent{Agent: a, name: name, runDone: make(chan struct{}), pDone: make(chan struct{})}
+		d := &demoAgent{Agent: a, stack: stack, name: name, runDone: make(chan struct{}), pDone: make(chan struct{})}
 		var runCtx, pCtx context.Context
 		runCtx, d.stopRun = context.WithCancel(ctx)
 		pCtx, d.stopP = context.WithCancel(ctx)
@@ -136,6 +137,7 @@ func runDemo(ctx context.Context, w io.Writer, scale float64) (verdict, error) {
 		cancel()
 		d.stopRun()
 		<-d.runDone
+		d.stack.close()
 	}
 
 	a1, err := start(0)
@@ -228,7 +230,9 @@ func check(ctx context.Context, url string, led *ledger, agents []*demoAgent) (v
 	if err != nil {
 		return verdict{}, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		return verdict{}, fmt.Errorf("reading the view: %w", err)
 	}

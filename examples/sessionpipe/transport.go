@@ -11,13 +11,18 @@ import (
 type clientStack struct {
 	transport    http.RoundTripper
 	breakerState func() string
+	base         *http.Transport // closed by close
 }
+
+// close drops the stack's idle connections.
+func (c clientStack) close() { c.base.CloseIdleConnections() }
 
 // newClientStack builds the transport an agent's requests go through.
 // TEMPORARY: a plain transport until the middleware package lands.
 func newClientStack(scale float64, onBreaker func(from, to string)) clientStack {
 	_ = time.Second
-	return clientStack{transport: http.DefaultTransport.(*http.Transport).Clone()}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	return clientStack{transport: base, base: base}
 }
 
 // serverStack wraps fusion for serving.
