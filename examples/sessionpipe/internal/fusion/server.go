@@ -239,13 +239,13 @@ type heartbeatResponse struct {
 }
 
 func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
-	role, ok, evs := s.sessions.Touch(r.PathValue("id"), time.Now())
+	info, ok, evs := s.sessions.Touch(r.PathValue("id"), time.Now())
 	s.report(evs)
 	if !ok {
 		writeJSON(w, http.StatusGone, obsolete)
 		return
 	}
-	writeJSON(w, http.StatusOK, heartbeatResponse{Role: role})
+	writeJSON(w, http.StatusOK, heartbeatResponse{Role: info.Role})
 }
 
 type eventsRequest struct {
@@ -287,15 +287,13 @@ func (s *Server) pushEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		events[i] = Event{Key: *e.Key, Mtime: *e.Mtime, Seq: *e.Seq, Payload: e.Payload}
 	}
-	id := r.PathValue("id")
-	_, ok, evs := s.sessions.Touch(id, time.Now())
+	info, ok, evs := s.sessions.Touch(r.PathValue("id"), time.Now())
 	s.report(evs)
-	pipeID, alive := s.sessions.PipeOf(id)
-	if !ok || !alive {
+	if !ok {
 		writeJSON(w, http.StatusGone, obsolete)
 		return
 	}
-	s.pipeView(pipeID).Apply(events)
+	s.pipeView(info.PipeID).Apply(events)
 	writeJSON(w, http.StatusOK, eventsResponse{Acked: len(events)})
 }
 

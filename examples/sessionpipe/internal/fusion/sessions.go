@@ -89,30 +89,26 @@ func (m *SessionManager) Create(pipeID, agentID string, now time.Time) (SessionI
 	return m.info(s, role), evs
 }
 
-// Touch records activity on a session and returns its current role; a
-// follower whose pipe has lost its leader is promoted. ok is false when the
-// session is unknown or expired (the caller answers "obsolete").
-func (m *SessionManager) Touch(id string, now time.Time) (role Role, ok bool, evs []SessionEvent) {
+// Touch records activity on a session and returns it with its current
+// role; a follower whose pipe has lost its leader is promoted. ok is false
+// when the session is unknown or expired (the caller answers "obsolete").
+func (m *SessionManager) Touch(id string, now time.Time) (info SessionInfo, ok bool, evs []SessionEvent) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.sessions[id]
 	if s == nil {
-		return "", false, nil
+		return SessionInfo{}, false, nil
 	}
 	if m.expiredLocked(s, now) {
 		m.expireLocked(s, now, &evs)
-		return "", false, evs
+		return SessionInfo{}, false, evs
 	}
 	s.lastActive = now
-	if m.leaders[s.pipeID] == s.id {
-		return Leader, true, evs
-	}
-	if !m.liveLeaderLocked(s.pipeID, now, &evs) {
+	if m.leaders[s.pipeID] != s.id && !m.liveLeaderLocked(s.pipeID, now, &evs) {
 		m.leaders[s.pipeID] = s.id
 		evs = append(evs, m.event(SessionPromoted, s, Leader, now))
-		return Leader, true, evs
 	}
-	return Follower, true, evs
+	return m.info(s, m.roleLocked(s)), true, evs
 }
 
 // Sweep expires every session idle for longer than the timeout.
@@ -152,17 +148,6 @@ func (m *SessionManager) Sessions(pipeID string) []SessionInfo {
 		}
 	}
 	return out
-}
-
-// PipeOf returns the pipe of a session, if it exists.
-func (m *SessionManager) PipeOf(id string) (string, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.sessions[id]
-	if s == nil {
-		return "", false
-	}
-	return s.pipeID, true
 }
 
 func (m *SessionManager) expiredLocked(s *session, now time.Time) bool {
