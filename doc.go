@@ -39,6 +39,8 @@
 //
 //	fallback → total timeout → retry → breaker → bulkhead → attempt timeout → fn
 //
+// Each layer is where it is for a reason:
+//
 //   - Fallbacks wrap everything: they run only when the whole stack failed.
 //   - The total timeout bounds every attempt and every wait between attempts.
 //   - Retry sits outside the breaker, so each attempt asks the breaker and an
