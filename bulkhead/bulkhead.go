@@ -115,7 +115,8 @@ type Bulkhead struct {
 	timedOut   RejectedError
 
 	mu         sync.Mutex
-	head, tail *waiter // FIFO queue, guarded by mu
+	head, tail *waiter   // FIFO queue, guarded by mu
+	pool       sync.Pool // of *waiter, so waiting allocates nothing
 
 	rejected, timeouts, canceled atomic.Uint64
 }
@@ -128,8 +129,9 @@ const (
 
 type waiter struct {
 	next, prev *waiter
-	ready      chan struct{} // closed when granted
+	ready      chan struct{} // buffered; receives one value when granted
 	granted    bool          // guarded by mu
+	timer      *time.Timer   // queue timeout, reused with the waiter
 }
 
 // New returns a Bulkhead for cfg. It panics with the message of
@@ -225,7 +227,11 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 			break
 		}
 	}
-	w := &waiter{ready: make(chan struct{}), prev: b.tail}
+	w, _ := b.pool.Get().(*waiter)
+	if w == nil {
+		w = &waiter{ready: make(chan struct{}, 1)}
+	}
+	w.granted, w.prev = false, b.tail
 	if b.tail == nil {
 		b.head = w
 	} else {
@@ -234,24 +240,49 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 	b.tail = w
 	b.mu.Unlock()
 
+	err := b.wait(ctx, w)
+	b.pool.Put(w)
+	return err
+}
+
+// wait blocks until w is granted a slot, ctx ends or the queue timeout
+// passes. It leaves w reusable: unlinked, its channel and timer drained.
+func (b *Bulkhead) wait(ctx context.Context, w *waiter) error {
 	var expired <-chan time.Time
 	if b.queueTimer > 0 {
-		t := time.NewTimer(b.queueTimer)
-		defer t.Stop()
-		expired = t.C
+		if w.timer == nil {
+			w.timer = time.NewTimer(b.queueTimer)
+		} else {
+			w.timer.Reset(b.queueTimer)
+		}
+		expired = w.timer.C
+	}
+	stopTimer := func() {
+		// Drain a value sent before Stop, for the pre-Go 1.23 timer
+		// semantics that a main module may still ask for.
+		if expired != nil && !w.timer.Stop() {
+			select {
+			case <-expired:
+			default:
+			}
+		}
 	}
 	select {
 	case <-w.ready:
+		stopTimer()
 		b.acquired.Add(1)
 		return nil
 	case <-ctx.Done():
+		stopTimer()
 		if !b.leave(w) {
+			<-w.ready   // sent under mu, so already buffered
 			b.Release() // granted as ctx ended: pass the slot on
 		}
 		b.canceled.Add(1)
 		return ctx.Err()
 	case <-expired:
 		if !b.leave(w) { // granted as the timer fired: keep the slot
+			<-w.ready
 			b.acquired.Add(1)
 			return nil
 		}
@@ -320,8 +351,8 @@ func (b *Bulkhead) handOff() bool {
 	b.unlink(w)
 	w.granted = true
 	b.state.Add(dequeue)
+	w.ready <- struct{}{} // never blocks: the buffer is empty until now
 	b.mu.Unlock()
-	close(w.ready)
 	return true
 }
 

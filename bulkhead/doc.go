@@ -43,10 +43,10 @@
 //
 // A Bulkhead is safe for concurrent use. When a slot is free and nobody is
 // queued, Acquire and Release are a single atomic compare-and-swap each:
-// no lock, no allocation. Only waiting takes a mutex and allocates its
-// queue entry and timer. Rejections do not allocate. Stats reads the
-// counters without stopping the bulkhead.
+// no lock, no allocation. Only queueing takes a mutex; queue entries and
+// their timers are pooled, so waiting and rejections do not allocate
+// either. Stats reads the counters without stopping the bulkhead.
 //
-// Release without a matching Acquire panics, as does a panic in Do's
-// function after the slot has been released.
+// Release without a matching Acquire panics: it would silently raise the
+// limit. A panic in Do's function releases the slot and goes on.
 package bulkhead
