@@ -108,11 +108,11 @@ type Bulkhead struct {
 	state    atomic.Uint64
 	acquired atomic.Uint64
 
-	max        uint64
-	maxQueued  uint64
-	full       RejectedError
-	queueTimer time.Duration
-	timedOut   RejectedError
+	max          uint64
+	maxQueued    uint64
+	full         RejectedError
+	queueTimeout time.Duration
+	timedOut     RejectedError
 
 	mu         sync.Mutex
 	head, tail *waiter   // FIFO queue, guarded by mu
@@ -154,11 +154,11 @@ func New(cfg Config) *Bulkhead {
 	}
 	hint := max(cfg.QueueTimeout, 0)
 	return &Bulkhead{
-		max:        uint64(cfg.MaxConcurrent),
-		maxQueued:  uint64(cfg.MaxQueued),
-		queueTimer: cfg.QueueTimeout,
-		full:       RejectedError{ErrFull, hint},
-		timedOut:   RejectedError{ErrQueueTimeout, hint},
+		max:          uint64(cfg.MaxConcurrent),
+		maxQueued:    uint64(cfg.MaxQueued),
+		queueTimeout: cfg.QueueTimeout,
+		full:         RejectedError{ErrFull, hint},
+		timedOut:     RejectedError{ErrQueueTimeout, hint},
 	}
 }
 
@@ -249,11 +249,11 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 // passes. It leaves w reusable: unlinked, its channel and timer drained.
 func (b *Bulkhead) wait(ctx context.Context, w *waiter) error {
 	var expired <-chan time.Time
-	if b.queueTimer > 0 {
+	if b.queueTimeout > 0 {
 		if w.timer == nil {
-			w.timer = time.NewTimer(b.queueTimer)
+			w.timer = time.NewTimer(b.queueTimeout)
 		} else {
-			w.timer.Reset(b.queueTimer)
+			w.timer.Reset(b.queueTimeout)
 		}
 		expired = w.timer.C
 	}

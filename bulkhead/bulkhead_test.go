@@ -3,6 +3,8 @@ package bulkhead
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -311,58 +313,82 @@ func TestAlreadyCanceled(t *testing.T) {
 	}
 }
 
-// TestGrantRacesCancel hands a slot to a waiter at the moment its context
-// ends, many times: whichever wins, the slot must never be lost.
-func TestGrantRacesCancel(t *testing.T) {
-	for range 200 {
-		synctest.Test(t, func(t *testing.T) {
-			b := New(Config{MaxConcurrent: 1})
-			_ = b.Acquire(context.Background())
-			h := startHolder(b, 1, context.Background())
-			next := startHolder(b, 2, context.Background())
-			synctest.Wait()
-			h.cancel()
-			b.Release()
-			synctest.Wait()
-			err, _ := h.done()
-			if err == nil {
-				close(h.release) // it kept the slot: give it back
-				synctest.Wait()
-			} else if !errors.Is(err, context.Canceled) {
-				t.Fatalf("err = %v", err)
-			}
-			if err, ok := next.done(); !ok || err != nil {
-				t.Fatalf("next waiter: %v, %v; the slot was lost", err, ok)
-			}
-			close(next.release)
-			synctest.Wait()
-			if s := b.Stats(); s.InFlight != 0 || s.Queued != 0 {
-				t.Fatalf("Stats = %+v", s)
-			}
+// raceProcs runs f with GOMAXPROCS 1 and 2: with one P, a goroutine woken
+// by the test runs only once the test blocks, which makes the test's next
+// step win the race; with two, either side may win.
+func raceProcs(t *testing.T, f func(t *testing.T)) {
+	for _, procs := range []int{1, 2} {
+		t.Run(fmt.Sprint("procs=", procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			f(t)
 		})
 	}
 }
 
-// TestGrantRacesTimeout: a slot handed over as the queue timer fires is kept.
-func TestGrantRacesTimeout(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		b := New(Config{MaxConcurrent: 1, QueueTimeout: time.Second})
-		_ = b.Acquire(context.Background())
-		h := startHolder(b, 1, context.Background())
-		time.Sleep(time.Second) // the timer fires now, as the slot is released
-		b.Release()
-		synctest.Wait()
-		err, _ := h.done()
-		if err == nil {
-			close(h.release)
-			synctest.Wait()
-		} else if !errors.Is(err, ErrQueueTimeout) {
-			t.Fatalf("err = %v", err)
-		}
-		if s := b.Stats(); s.InFlight != 0 || s.Queued != 0 {
-			t.Fatalf("Stats = %+v", s)
+// TestGrantRacesCancel hands a slot to a waiter at the moment its context
+// ends, many times: whichever wins, the slot must never be lost.
+func TestGrantRacesCancel(t *testing.T) {
+	raceProcs(t, func(t *testing.T) {
+		for range 100 {
+			synctest.Test(t, grantRacesCancel)
 		}
 	})
+}
+
+func grantRacesCancel(t *testing.T) {
+	b := New(Config{MaxConcurrent: 1})
+	_ = b.Acquire(context.Background())
+	h := startHolder(b, 1, context.Background())
+	synctest.Wait()
+	next := startHolder(b, 2, context.Background())
+	synctest.Wait()
+	h.cancel()
+	b.Release() // may grant h its slot after its ctx ended
+	synctest.Wait()
+	if err, _ := h.done(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled waiter: %v, want context.Canceled", err)
+	}
+	if err, ok := next.done(); !ok || err != nil {
+		t.Fatalf("next waiter: %v, %v; the slot was lost", err, ok)
+	}
+	close(next.release)
+	synctest.Wait()
+	want := Stats{Acquired: 2, Canceled: 1}
+	if s := b.Stats(); s != want {
+		t.Fatalf("Stats = %+v, want %+v", s, want)
+	}
+}
+
+// TestGrantRacesTimeout: a slot handed over as the queue timer fires is
+// kept; a timeout that wins leaves no slot behind.
+func TestGrantRacesTimeout(t *testing.T) {
+	raceProcs(t, func(t *testing.T) {
+		for range 100 {
+			synctest.Test(t, grantRacesTimeout)
+		}
+	})
+}
+
+func grantRacesTimeout(t *testing.T) {
+	b := New(Config{MaxConcurrent: 1, QueueTimeout: time.Second})
+	_ = b.Acquire(context.Background())
+	h := startHolder(b, 1, context.Background())
+	time.Sleep(time.Second) // the timer fires now, as the slot is released
+	b.Release()
+	synctest.Wait()
+	want := Stats{Acquired: 2}
+	switch err, _ := h.done(); {
+	case err == nil:
+		close(h.release)
+		synctest.Wait()
+	case errors.Is(err, ErrQueueTimeout):
+		want = Stats{Acquired: 1, Rejected: 1, QueueTimeouts: 1}
+	default:
+		t.Fatalf("err = %v", err)
+	}
+	if s := b.Stats(); s != want {
+		t.Fatalf("Stats = %+v, want %+v", s, want)
+	}
 }
 
 func TestDoPanicReleases(t *testing.T) {
