@@ -241,16 +241,19 @@ func TestCascading(t *testing.T) {
 		wantName  string
 		wantLimit time.Duration // 0: the caller's plain DeadlineExceeded
 		wantAt    time.Duration
+		// innerPlain: the innermost scope returns a plain DeadlineExceeded
+		// (nested in an unnamed Do) instead of the final error.
+		innerPlain bool
 	}{
-		{"step's own limit", 0, []scope{{"pipeline", 30 * time.Second, 0}, {"step", 10 * time.Second, 0}}, "step", 10 * time.Second, 10 * time.Second},
-		{"pipeline budget left is smaller", 0, []scope{{"pipeline", 30 * time.Second, 0}, {"step", 10 * time.Second, 25 * time.Second}}, "pipeline", 30 * time.Second, 30 * time.Second},
-		{"unnamed step in a named pipeline", 0, []scope{{"pipeline", 30 * time.Second, 0}, {"", 10 * time.Second, 25 * time.Second}}, "pipeline", 30 * time.Second, 30 * time.Second},
-		{"unnamed step fires first", 0, []scope{{"pipeline", 30 * time.Second, 0}, {"", 10 * time.Second, 5 * time.Second}}, "", 10 * time.Second, 15 * time.Second},
-		{"three levels, middle fires", 0, []scope{{"job", time.Minute, 0}, {"pipeline", 30 * time.Second, 0}, {"step", 10 * time.Second, 25 * time.Second}}, "pipeline", 30 * time.Second, 30 * time.Second},
-		{"three levels, outer fires", 0, []scope{{"job", time.Minute, 0}, {"pipeline", 30 * time.Second, 50 * time.Second}, {"step", 10 * time.Second, 5 * time.Second}}, "job", time.Minute, time.Minute},
-		{"unnamed in unnamed: outer reports", 0, []scope{{"", 30 * time.Second, 0}, {"", 10 * time.Second, 25 * time.Second}}, "", 30 * time.Second, 30 * time.Second},
-		{"caller's deadline first", 20 * time.Second, []scope{{"pipeline", 30 * time.Second, 0}, {"step", 10 * time.Second, 15 * time.Second}}, "", 0, 20 * time.Second},
-		{"hostile limits", 0, []scope{{"pipeline", math.MaxInt64, 0}, {"step", math.MaxInt64 - 1, time.Hour}, {"", time.Second, 0}}, "", time.Second, time.Hour + time.Second},
+		{"step's own limit", 0, []scope{{"pipeline", 30 * time.Second, 0}, {"step", 10 * time.Second, 0}}, "step", 10 * time.Second, 10 * time.Second, false},
+		{"pipeline budget left is smaller", 0, []scope{{"pipeline", 30 * time.Second, 0}, {"step", 10 * time.Second, 25 * time.Second}}, "pipeline", 30 * time.Second, 30 * time.Second, false},
+		{"unnamed step in a named pipeline", 0, []scope{{"pipeline", 30 * time.Second, 0}, {"", 10 * time.Second, 25 * time.Second}}, "pipeline", 30 * time.Second, 30 * time.Second, false},
+		{"unnamed step fires first", 0, []scope{{"pipeline", 30 * time.Second, 0}, {"", 10 * time.Second, 5 * time.Second}}, "", 10 * time.Second, 15 * time.Second, false},
+		{"three levels, middle fires", 0, []scope{{"job", time.Minute, 0}, {"pipeline", 30 * time.Second, 0}, {"step", 10 * time.Second, 25 * time.Second}}, "pipeline", 30 * time.Second, 30 * time.Second, false},
+		{"three levels, outer fires", 0, []scope{{"job", time.Minute, 0}, {"pipeline", 30 * time.Second, 50 * time.Second}, {"step", 10 * time.Second, 5 * time.Second}}, "job", time.Minute, time.Minute, false},
+		{"unnamed in unnamed: outer reports", 0, []scope{{"", 30 * time.Second, 0}, {"", 10 * time.Second, 25 * time.Second}}, "", 30 * time.Second, 30 * time.Second, true},
+		{"caller's deadline first", 20 * time.Second, []scope{{"pipeline", 30 * time.Second, 0}, {"step", 10 * time.Second, 15 * time.Second}}, "", 0, 20 * time.Second, false},
+		{"hostile limits", 0, []scope{{"pipeline", math.MaxInt64, 0}, {"step", math.MaxInt64 - 1, time.Hour}, {"", time.Second, 0}}, "", time.Second, time.Hour + time.Second, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,6 +265,7 @@ func TestCascading(t *testing.T) {
 					defer cancel()
 				}
 				start := time.Now()
+				var innermost error
 				var open func(ctx context.Context, i int) (int, error)
 				open = func(ctx context.Context, i int) (int, error) {
 					if i == len(tt.scopes) {
@@ -271,10 +275,17 @@ func TestCascading(t *testing.T) {
 					s := tt.scopes[i]
 					time.Sleep(s.after)
 					inner := func(ctx context.Context) (int, error) { return open(ctx, i+1) }
+					var v int
+					var err error
 					if s.name == "" {
-						return Do(ctx, s.limit, inner)
+						v, err = Do(ctx, s.limit, inner)
+					} else {
+						v, err = DoNamed(ctx, s.name, s.limit, inner)
 					}
-					return DoNamed(ctx, s.name, s.limit, inner)
+					if i == len(tt.scopes)-1 {
+						innermost = err
+					}
+					return v, err
 				}
 				_, err := open(ctx, 0)
 				if at := time.Since(start); at != tt.wantAt {
@@ -283,6 +294,9 @@ func TestCascading(t *testing.T) {
 				if tt.wantLimit == 0 {
 					if err != context.DeadlineExceeded {
 						t.Fatalf("err = %v, want the caller's context.DeadlineExceeded", err)
+					}
+					if innermost != context.DeadlineExceeded {
+						t.Fatalf("innermost err = %v, want the caller's context.DeadlineExceeded", innermost)
 					}
 					return
 				}
@@ -293,6 +307,14 @@ func TestCascading(t *testing.T) {
 				var nested *Error
 				if errors.As(te.Err, &nested) {
 					t.Fatalf("timeout reported twice: %v", err)
+				}
+				// The innermost scope's own result already names the scope.
+				if tt.innerPlain {
+					if innermost != context.DeadlineExceeded {
+						t.Fatalf("innermost err = %v, want plain DeadlineExceeded", innermost)
+					}
+				} else if in := asTimeout(t, innermost); *in != *te {
+					t.Fatalf("innermost err = %+v, want %+v", in, te)
 				}
 			})
 		})
