@@ -67,15 +67,20 @@ var (
 // hint. Each Bulkhead returns the same two values again and again, so a
 // rejection does not allocate; the type is immutable.
 type RejectedError struct {
-	err        error
-	retryAfter time.Duration
+	queueTimeout bool // else: full
+	retryAfter   time.Duration
 }
 
 // Error returns the message of the wrapped sentinel.
-func (e *RejectedError) Error() string { return e.err.Error() }
+func (e *RejectedError) Error() string { return e.Unwrap().Error() }
 
 // Unwrap returns ErrFull or ErrQueueTimeout.
-func (e *RejectedError) Unwrap() error { return e.err }
+func (e *RejectedError) Unwrap() error {
+	if e.queueTimeout {
+		return ErrQueueTimeout
+	}
+	return ErrFull
+}
 
 // ErrorClass returns "bulkhead_full".
 func (e *RejectedError) ErrorClass() string { return "bulkhead_full" }
@@ -98,7 +103,8 @@ type Stats struct {
 }
 
 // Bulkhead bounds how many callers run at once and how many wait.
-// It is safe for concurrent use. Create it with New.
+// It is safe for concurrent use. Create it with New; a zero Bulkhead
+// rejects every call.
 type Bulkhead struct {
 	// state packs the slots in use (low 32 bits) and the number of queued
 	// callers (high 32 bits). Invariant: a queued caller exists only while
@@ -157,8 +163,8 @@ func New(cfg Config) *Bulkhead {
 		max:          uint64(cfg.MaxConcurrent),
 		maxQueued:    uint64(cfg.MaxQueued),
 		queueTimeout: cfg.QueueTimeout,
-		full:         RejectedError{ErrFull, hint},
-		timedOut:     RejectedError{ErrQueueTimeout, hint},
+		full:         RejectedError{retryAfter: hint},
+		timedOut:     RejectedError{queueTimeout: true, retryAfter: hint},
 	}
 }
 

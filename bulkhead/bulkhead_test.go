@@ -655,3 +655,13 @@ func FuzzOperations(f *testing.F) {
 		})
 	})
 }
+
+func TestZeroBulkheadRejects(t *testing.T) {
+	var b Bulkhead
+	if err := b.Acquire(context.Background()); !errors.Is(err, ErrFull) {
+		t.Fatalf("Acquire on a zero Bulkhead = %v, want ErrFull", err)
+	}
+	if b.TryAcquire() {
+		t.Fatal("TryAcquire on a zero Bulkhead succeeded")
+	}
+}

@@ -21,7 +21,9 @@
 // QueueTimeout 5s. MaxQueued NoQueue means "no queue, reject when full";
 // QueueTimeout NoQueueTimeout means "wait until the caller's context ends".
 // New panics, with a message naming the field, on a Config that Validate
-// rejects (a negative MaxConcurrent, or a limit above MaxLimit).
+// rejects (a negative MaxConcurrent, or a limit above MaxLimit). A zero
+// Bulkhead, not made by New, has no slots and no queue: it rejects every
+// call.
 //
 // # Queueing
 //

@@ -70,5 +70,6 @@
 // # Concurrency
 //
 // Every function is safe for concurrent use; a Pipeline value may be run
-// by many goroutines at once.
+// by many goroutines at once. A zero Pipeline is invalid (its Limit must be
+// positive): Run returns the error of Validate.
 package timeout
