@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -664,4 +665,66 @@ func TestZeroBulkheadRejects(t *testing.T) {
 	if b.TryAcquire() {
 		t.Fatal("TryAcquire on a zero Bulkhead succeeded")
 	}
+}
+
+// FuzzConfig: any Config is either rejected by Validate, and then by New
+// with the same message, or gives a bulkhead that honours its limits.
+func FuzzConfig(f *testing.F) {
+	f.Add(0, 0, int64(0))
+	f.Add(3, NoQueue, int64(NoQueueTimeout))
+	f.Add(-1, 5, int64(time.Second))
+	f.Add(math.MaxInt, math.MinInt, int64(math.MaxInt64))
+	f.Add(MaxLimit, MaxLimit+1, int64(math.MinInt64))
+	f.Fuzz(func(t *testing.T, conc, queued int, queueTimeout int64) {
+		cfg := Config{MaxConcurrent: conc, MaxQueued: queued, QueueTimeout: time.Duration(queueTimeout)}
+		err := cfg.Validate()
+		if valid := conc >= 0 && conc <= MaxLimit && queued <= MaxLimit; valid != (err == nil) {
+			t.Fatalf("Validate(%+v) = %v", cfg, err)
+		}
+		if err != nil {
+			defer func() {
+				if r := recover(); r != err.Error() {
+					t.Fatalf("New panicked with %v, want %q", r, err)
+				}
+			}()
+			New(cfg)
+			return
+		}
+		b := New(cfg)
+		slots := conc
+		if slots == 0 {
+			slots = 10
+		}
+		n := min(slots, 1000)
+		for i := range n {
+			if !b.TryAcquire() {
+				t.Fatalf("TryAcquire %d of %d slots failed", i, slots)
+			}
+		}
+		if n == slots {
+			if b.TryAcquire() {
+				t.Fatalf("TryAcquire beyond %d slots succeeded", slots)
+			}
+			if queued < 0 {
+				err := b.Acquire(context.Background())
+				var re *RejectedError
+				if !errors.As(err, &re) || !errors.Is(err, ErrFull) {
+					t.Fatalf("Acquire with NoQueue = %v, want ErrFull", err)
+				}
+				wantHint := max(cfg.QueueTimeout, 0)
+				if cfg.QueueTimeout == 0 {
+					wantHint = 5 * time.Second
+				}
+				if re.RetryAfter() != wantHint {
+					t.Fatalf("RetryAfter = %v, want %v", re.RetryAfter(), wantHint)
+				}
+			}
+		}
+		for range n {
+			b.Release()
+		}
+		if s := b.Stats(); s.InFlight != 0 || s.Acquired != uint64(n) {
+			t.Fatalf("Stats = %+v", s)
+		}
+	})
 }
