@@ -107,10 +107,20 @@ type Stats struct {
 // rejects every call.
 type Bulkhead struct {
 	// state packs the slots in use (low 32 bits) and the number of queued
-	// callers (high 32 bits). Invariant: a queued caller exists only while
-	// every slot is in use. So state < max exactly when a slot is free and
-	// nobody waits, which is the lock-free fast path for Acquire; and while
-	// anyone waits, state changes only under mu.
+	// callers (high 32 bits), which under mu equals the queue's length.
+	// Invariant: a caller is queued only while every slot is in use. So
+	// state < max exactly when a slot is free and nobody waits: only then
+	// do the lock-free paths change state (Acquire: CAS +1; Release: CAS
+	// -1 when nobody waits). Hence:
+	//   - slots in use never exceed max: they grow only by a CAS from a
+	//     state below max, and a hand-off passes a slot without a change;
+	//   - no lost wake-up: a caller queues by a CAS that fails if a
+	//     lock-free Release freed a slot meanwhile, and once anyone is
+	//     queued every Release takes mu and hands its slot to the head;
+	//   - FIFO: while anyone is queued the fast path is closed to
+	//     newcomers, and the head of the queue is always served first;
+	//   - no leaked slot: a caller leaving the queue learns under mu
+	//     whether it was granted a slot meanwhile, and then releases it.
 	state    atomic.Uint64
 	acquired atomic.Uint64
 
