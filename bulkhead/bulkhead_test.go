@@ -728,3 +728,52 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestStressWithTimeouts: many callers whose work takes (fake) time, with
+// queue timeouts and deadlines firing all along; the limits must hold and
+// every outcome must be counted exactly once.
+func TestStressWithTimeouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const limit, queue, workers, rounds = 3, 5, 24, 40
+		b := New(Config{MaxConcurrent: limit, MaxQueued: queue, QueueTimeout: 2 * time.Millisecond})
+		var running atomic.Int64
+		var ok, full, timedOut, canceled atomic.Uint64
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := range rounds {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+(w+i)%6)*time.Millisecond)
+					_, err := Do(ctx, b, func(context.Context) (int, error) {
+						if n := running.Add(1); n > limit {
+							t.Errorf("%d running, limit %d", n, limit)
+						}
+						time.Sleep(time.Duration(w%3) * time.Millisecond)
+						running.Add(-1)
+						return 0, nil
+					})
+					cancel()
+					switch {
+					case err == nil:
+						ok.Add(1)
+					case errors.Is(err, ErrFull):
+						full.Add(1)
+					case errors.Is(err, ErrQueueTimeout):
+						timedOut.Add(1)
+					case errors.Is(err, context.DeadlineExceeded):
+						canceled.Add(1)
+					default:
+						t.Errorf("unexpected error %v", err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		want := Stats{Acquired: ok.Load(), Rejected: full.Load() + timedOut.Load(), QueueTimeouts: timedOut.Load(), Canceled: canceled.Load()}
+		if s := b.Stats(); s != want {
+			t.Fatalf("Stats = %+v, want %+v", s, want)
+		}
+		if ok.Load() == 0 || ok.Load() == workers*rounds {
+			t.Fatalf("no contention: %+v", want)
+		}
+	})
+}
