@@ -22,7 +22,7 @@ type holder struct {
 	release chan struct{}
 }
 
-func startHolder(b *Bulkhead, id int, ctx context.Context) *holder {
+func startHolder(ctx context.Context, b *Bulkhead, id int) *holder {
 	ctx, cancel := context.WithCancel(ctx)
 	h := &holder{id: id, cancel: cancel, result: make(chan error, 1), release: make(chan struct{})}
 	go func() {
@@ -97,7 +97,7 @@ func TestDefaults(t *testing.T) {
 		}
 		var hs []*holder
 		for i := range 100 {
-			hs = append(hs, startHolder(b, i, ctx))
+			hs = append(hs, startHolder(ctx, b, i))
 		}
 		synctest.Wait()
 		if s := b.Stats(); s.InFlight != 10 || s.Queued != 100 {
@@ -194,11 +194,11 @@ func TestFIFO(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{MaxConcurrent: 2, MaxQueued: 10, QueueTimeout: NoQueueTimeout})
 		ctx := context.Background()
-		first, second := startHolder(b, -1, ctx), startHolder(b, -2, ctx)
+		first, second := startHolder(ctx, b, -1), startHolder(ctx, b, -2)
 		synctest.Wait()
 		var hs []*holder
 		for i := range 8 {
-			hs = append(hs, startHolder(b, i, ctx))
+			hs = append(hs, startHolder(ctx, b, i))
 			synctest.Wait() // fixes the arrival order
 		}
 		// A newcomer must not overtake the queue, even via TryAcquire.
@@ -228,11 +228,11 @@ func TestCancelWhileQueued(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{MaxConcurrent: 1, MaxQueued: 3})
 		ctx := context.Background()
-		owner := startHolder(b, 0, ctx)
+		owner := startHolder(ctx, b, 0)
 		synctest.Wait()
 		var hs []*holder
 		for i := 1; i <= 3; i++ {
-			hs = append(hs, startHolder(b, i, ctx))
+			hs = append(hs, startHolder(ctx, b, i))
 			synctest.Wait()
 		}
 		hs[1].cancel() // the middle one leaves
@@ -241,7 +241,7 @@ func TestCancelWhileQueued(t *testing.T) {
 			t.Fatalf("canceled waiter: %v, %v; want context.Canceled", err, ok)
 		}
 		// Its place is free again: one more may queue, the next is rejected.
-		late := startHolder(b, 4, ctx)
+		late := startHolder(ctx, b, 4)
 		synctest.Wait()
 		if err := b.Acquire(ctx); !errors.Is(err, ErrFull) {
 			t.Fatalf("Acquire = %v, want ErrFull", err)
@@ -287,7 +287,7 @@ func TestNoQueueTimeoutWaitsForContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{MaxConcurrent: 1, QueueTimeout: NoQueueTimeout})
 		_ = b.Acquire(context.Background())
-		h := startHolder(b, 1, context.Background())
+		h := startHolder(context.Background(), b, 1)
 		time.Sleep(time.Hour)
 		synctest.Wait()
 		if _, ok := h.done(); ok {
@@ -339,9 +339,9 @@ func TestGrantRacesCancel(t *testing.T) {
 func grantRacesCancel(t *testing.T) {
 	b := New(Config{MaxConcurrent: 1})
 	_ = b.Acquire(context.Background())
-	h := startHolder(b, 1, context.Background())
+	h := startHolder(context.Background(), b, 1)
 	synctest.Wait()
-	next := startHolder(b, 2, context.Background())
+	next := startHolder(context.Background(), b, 2)
 	synctest.Wait()
 	h.cancel()
 	b.Release() // may grant h its slot after its ctx ended
@@ -373,7 +373,7 @@ func TestGrantRacesTimeout(t *testing.T) {
 func grantRacesTimeout(t *testing.T) {
 	b := New(Config{MaxConcurrent: 1, QueueTimeout: time.Second})
 	_ = b.Acquire(context.Background())
-	h := startHolder(b, 1, context.Background())
+	h := startHolder(context.Background(), b, 1)
 	time.Sleep(time.Second) // the timer fires now, as the slot is released
 	b.Release()
 	synctest.Wait()
@@ -582,7 +582,7 @@ func FuzzOperations(f *testing.F) {
 			for step, op := range ops {
 				switch op % 4 {
 				case 0: // a new caller
-					h := startHolder(b, next, context.Background())
+					h := startHolder(context.Background(), b, next)
 					next++
 					switch {
 					case len(holding) < int(limit) && len(waiting) == 0:
