@@ -37,13 +37,13 @@ func startHolder(ctx context.Context, b *Bulkhead, id int) *holder {
 }
 
 // done reports the Acquire result if Acquire has returned.
-func (h *holder) done() (error, bool) {
+func (h *holder) done() (bool, error) {
 	select {
 	case err := <-h.result:
 		h.result <- err
-		return err, true
+		return true, err
 	default:
-		return nil, false
+		return false, nil
 	}
 }
 
@@ -109,13 +109,13 @@ func TestDefaults(t *testing.T) {
 		start := time.Now()
 		time.Sleep(5*time.Second - time.Nanosecond)
 		synctest.Wait()
-		if _, ok := hs[0].done(); ok {
+		if ok, _ := hs[0].done(); ok {
 			t.Fatal("queued caller gave up before the 5s default QueueTimeout")
 		}
 		time.Sleep(time.Nanosecond)
 		synctest.Wait()
 		for _, h := range hs {
-			if err, _ := h.done(); !errors.Is(err, ErrQueueTimeout) {
+			if _, err := h.done(); !errors.Is(err, ErrQueueTimeout) {
 				t.Fatalf("waiter %d: %v, want ErrQueueTimeout", h.id, err)
 			}
 		}
@@ -210,7 +210,7 @@ func TestFIFO(t *testing.T) {
 		for i, h := range hs {
 			synctest.Wait()
 			for j, o := range hs {
-				_, ok := o.done()
+				ok, _ := o.done()
 				if want := j < i+2; ok != want {
 					t.Fatalf("after %d releases: waiter %d done = %v, want %v", i+2, j, ok, want)
 				}
@@ -237,7 +237,7 @@ func TestCancelWhileQueued(t *testing.T) {
 		}
 		hs[1].cancel() // the middle one leaves
 		synctest.Wait()
-		if err, ok := hs[1].done(); !ok || !errors.Is(err, context.Canceled) {
+		if ok, err := hs[1].done(); !ok || !errors.Is(err, context.Canceled) {
 			t.Fatalf("canceled waiter: %v, %v; want context.Canceled", err, ok)
 		}
 		// Its place is free again: one more may queue, the next is rejected.
@@ -250,7 +250,7 @@ func TestCancelWhileQueued(t *testing.T) {
 		close(owner.release)
 		for _, h := range []*holder{hs[0], hs[2], late} {
 			synctest.Wait()
-			if err, ok := h.done(); !ok || err != nil {
+			if ok, err := h.done(); !ok || err != nil {
 				t.Fatalf("waiter %d: %v, %v; want a slot", h.id, err, ok)
 			}
 			close(h.release)
@@ -290,12 +290,12 @@ func TestNoQueueTimeoutWaitsForContext(t *testing.T) {
 		h := startHolder(context.Background(), b, 1)
 		time.Sleep(time.Hour)
 		synctest.Wait()
-		if _, ok := h.done(); ok {
+		if ok, _ := h.done(); ok {
 			t.Fatal("waiter gave up although QueueTimeout is NoQueueTimeout")
 		}
 		h.cancel()
 		synctest.Wait()
-		if err, _ := h.done(); !errors.Is(err, context.Canceled) {
+		if _, err := h.done(); !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
 		b.Release()
@@ -346,10 +346,10 @@ func grantRacesCancel(t *testing.T) {
 	h.cancel()
 	b.Release() // may grant h its slot after its ctx ended
 	synctest.Wait()
-	if err, _ := h.done(); !errors.Is(err, context.Canceled) {
+	if _, err := h.done(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled waiter: %v, want context.Canceled", err)
 	}
-	if err, ok := next.done(); !ok || err != nil {
+	if ok, err := next.done(); !ok || err != nil {
 		t.Fatalf("next waiter: %v, %v; the slot was lost", err, ok)
 	}
 	close(next.release)
@@ -378,7 +378,7 @@ func grantRacesTimeout(t *testing.T) {
 	b.Release()
 	synctest.Wait()
 	want := Stats{Acquired: 2}
-	switch err, _ := h.done(); {
+	switch _, err := h.done(); {
 	case err == nil:
 		close(h.release)
 		synctest.Wait()
@@ -550,12 +550,12 @@ func FuzzOperations(f *testing.F) {
 			check := func(step int) {
 				synctest.Wait()
 				for _, h := range holding {
-					if err, ok := h.done(); !ok || err != nil {
+					if ok, err := h.done(); !ok || err != nil {
 						t.Fatalf("step %d: holder %d: %v, %v; want a slot", step, h.id, err, ok)
 					}
 				}
 				for _, h := range waiting {
-					if _, ok := h.done(); ok {
+					if ok, _ := h.done(); ok {
 						t.Fatalf("step %d: waiter %d returned while queued", step, h.id)
 					}
 				}
@@ -593,7 +593,7 @@ func FuzzOperations(f *testing.F) {
 						since[h] = time.Now()
 					default:
 						synctest.Wait()
-						if err, _ := h.done(); !errors.Is(err, ErrFull) {
+						if _, err := h.done(); !errors.Is(err, ErrFull) {
 							t.Fatalf("step %d: Acquire = %v, want ErrFull", step, err)
 						}
 						want.Rejected++
@@ -616,7 +616,7 @@ func FuzzOperations(f *testing.F) {
 					delete(since, h)
 					want.Canceled++
 					synctest.Wait()
-					if err, _ := h.done(); !errors.Is(err, context.Canceled) {
+					if _, err := h.done(); !errors.Is(err, context.Canceled) {
 						t.Fatalf("step %d: canceled Acquire = %v", step, err)
 					}
 				case 3: // let time pass
@@ -625,7 +625,7 @@ func FuzzOperations(f *testing.F) {
 					for _, h := range waiting {
 						if time.Since(since[h]) >= timeout {
 							synctest.Wait()
-							if err, _ := h.done(); !errors.Is(err, ErrQueueTimeout) {
+							if _, err := h.done(); !errors.Is(err, ErrQueueTimeout) {
 								t.Fatalf("step %d: waiter %d: %v, want ErrQueueTimeout", step, h.id, err)
 							}
 							want.Rejected++
