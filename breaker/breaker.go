@@ -34,7 +34,7 @@ func (s State) String() string {
 }
 
 // The state word packs everything the lock-free paths need:
-// bits 0-1 state, bit 2 "open period over", bits 3-31 consecutive closed
+// bits 0-1 state, bit 2 "open period nearly over", bits 3-31 consecutive closed
 // failures, bits 32-63 generation (bumped by every transition).
 const (
 	stateMask = 3
@@ -167,7 +167,7 @@ func (b *Breaker) Allow() (Permit, error) {
 		}
 		return p, nil
 	}
-	if w&(stateMask|dueBit) == uint64(Open) {
+	if w&stateMask == uint64(Open) && (w&dueBit == 0 || b.now() < b.openUntil.Load()) {
 		return Permit{}, b.reject(b.openErr)
 	}
 	return b.allowSlow()
@@ -190,7 +190,7 @@ func (b *Breaker) allowSlow() (Permit, error) {
 		b.mu.Unlock()
 		return b.Allow()
 	case Open:
-		if w&dueBit == 0 {
+		if w&dueBit == 0 || b.now() < b.openUntil.Load() {
 			b.mu.Unlock()
 			return Permit{}, b.reject(b.openErr)
 		}
@@ -397,20 +397,25 @@ func (b *Breaker) transition(w uint64, to State) uint64 {
 			d += time.Duration(rand.Int64N(int64(float64(d)*j) + 1))
 		}
 		b.openUntil.Store(int64(now.Sub(b.base) + d))
-		b.timer.Reset(d)
+		b.timer.Reset(d - min(d/2, nearlyOver))
 	case HalfOpen:
 		b.lastProbe = int64(now.Sub(b.base))
 	}
 	return n
 }
 
+// nearlyOver is how long before the end of an open period its timer fires.
+// Until then a rejection needs no clock read; after it, rejections compare
+// the clock with the end of the period, so the first call at or after the
+// end moves the breaker to half-open exactly, however late the timer runs.
+const nearlyOver = 10 * time.Millisecond
+
 // openTimeout runs when an open period's timer fires: it marks the period
-// over, so the next call (and only then) moves the breaker to half-open.
+// nearly over (see nearlyOver).
 func (b *Breaker) openTimeout() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	w := b.word.Load()
-	if w&stateMask == uint64(Open) && !b.forced && b.now() >= b.openUntil.Load() {
+	if w := b.word.Load(); w&stateMask == uint64(Open) && !b.forced {
 		b.word.Store(w | dueBit)
 	}
 }
