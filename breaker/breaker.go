@@ -38,7 +38,8 @@ func (s State) String() string {
 // failures, bits 32-63 generation (bumped by every transition).
 const (
 	stateMask = 3
-	dueBit    = 4
+	dueBit    = 4 // in the word: the open period is nearly over
+	plainBit  = 4 // in a closed Permit's copy: the breaker is plain
 	failShift = 3
 	failOne   = 1 << failShift
 	failMask  = (1<<29 - 1) << failShift
@@ -76,14 +77,15 @@ type Breaker struct {
 	word atomic.Uint64 // read on every call; written by failures and transitions
 	_    [56]byte
 
-	cfg     Config
-	plain   bool // no window and no slow-call detection: the fast success path applies
-	clock   bool // outcomes need the time: slow-call detection or a time window
-	base    time.Time
-	shards  []shard
-	mask    uintptr
-	openErr *openError
-	win     *window
+	cfg      Config
+	plain    bool   // no window and no slow-call detection: the fast success path applies
+	slowPath uint64 // 0 if plain, else 1
+	clock    bool   // outcomes need the time: slow-call detection or a time window
+	base     time.Time
+	shards   []shard
+	mask     uintptr
+	openErr  *openError
+	win      *window
 
 	openUntil atomic.Int64 // ns since base; 0 when forced
 	succBase  atomic.Uint64
@@ -127,6 +129,9 @@ func New(cfg Config) *Breaker {
 		b.win = newWindow(cfg)
 	}
 	b.plain = b.win == nil && cfg.SlowCallDuration == 0
+	if !b.plain {
+		b.slowPath = 1
+	}
 	b.clock = cfg.SlowCallDuration > 0 || b.win != nil && b.win.width > 0
 	b.timer = time.AfterFunc(maxDuration, b.openTimeout)
 	b.timer.Stop()
@@ -159,6 +164,13 @@ type Permit struct {
 // allocates nothing; in the closed state it takes no lock and reads the
 // clock only when SlowCallDuration is set.
 func (b *Breaker) Allow() (Permit, error) {
+	if w := b.word.Load(); w&stateMask|b.slowPath == 0 {
+		return Permit{b: b, w: w | plainBit}, nil
+	}
+	return b.allow()
+}
+
+func (b *Breaker) allow() (Permit, error) {
 	w := b.word.Load()
 	if w&stateMask == uint64(Closed) {
 		p := Permit{b: b, w: w}
@@ -188,7 +200,7 @@ func (b *Breaker) allowSlow() (Permit, error) {
 	switch State(w & stateMask) {
 	case Closed:
 		b.mu.Unlock()
-		return b.Allow()
+		return b.allow()
 	case Open:
 		if w&dueBit == 0 || b.now() < b.openUntil.Load() {
 			b.mu.Unlock()
@@ -225,10 +237,15 @@ func (b *Breaker) allowSlow() (Permit, error) {
 // counts in Stats totals but does not affect the state. It allocates
 // nothing; for a closed-state success it takes no lock.
 func (p Permit) Done(err error) {
-	b := p.b
-	if err == nil && b != nil && b.plain && p.w&stateMask == uint64(Closed) {
+	p.b.done(p, err)
+}
+
+func (b *Breaker) done(p Permit, err error) {
+	if err == nil && p.w&plainBit != 0 {
+		// A closed-state success of a plain breaker: one add on this
+		// goroutine's shard, one load.
 		b.shard().successes.Add(1)
-		if w := b.word.Load(); w&failMask != 0 {
+		if b.word.Load()&failMask != 0 {
 			b.clearFails(p.w)
 		}
 		return
