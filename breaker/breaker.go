@@ -39,7 +39,7 @@ func (s State) String() string {
 const (
 	stateMask = 3
 	dueBit    = 4 // in the word: the open period is nearly over
-	plainBit  = 4 // in a closed Permit's copy: the breaker is plain
+	plainBit  = 4 // in a closed Permit's copy: no window, no slow-call detection
 	failShift = 3
 	failOne   = 1 << failShift
 	failMask  = (1<<29 - 1) << failShift
@@ -59,9 +59,10 @@ type Stats struct {
 	Successes, Failures, Ignored, Rejected, SlowCalls uint64
 
 	// ConsecutiveFailures counts closed-state failures since the last
-	// success or transition. ConsecutiveSuccesses counts half-open successes
-	// in half-open; in closed it is the number of successes recorded since
-	// the last failure or transition. Both are 0 while open.
+	// success or transition. ConsecutiveSuccesses counts the probe successes
+	// in half-open; in closed it is the number of successes recorded (stale
+	// ones included) since the last failure or transition. Both are 0 while
+	// open.
 	ConsecutiveFailures, ConsecutiveSuccesses uint64
 
 	// Forced reports whether the breaker was forced open by ForceOpen.
@@ -78,8 +79,7 @@ type Breaker struct {
 	_    [56]byte
 
 	cfg      Config
-	plain    bool   // no window and no slow-call detection: the fast success path applies
-	slowPath uint64 // 0 if plain, else 1
+	slowPath uint64 // 0 when there is no window and no slow-call detection: Allow's fast path applies
 	clock    bool   // outcomes need the time: slow-call detection or a time window
 	base     time.Time
 	shards   []shard
@@ -128,8 +128,7 @@ func New(cfg Config) *Breaker {
 	if cfg.FailureRateThreshold > 0 || cfg.SlowCallRateThreshold > 0 {
 		b.win = newWindow(cfg)
 	}
-	b.plain = b.win == nil && cfg.SlowCallDuration == 0
-	if !b.plain {
+	if b.win != nil || cfg.SlowCallDuration > 0 {
 		b.slowPath = 1
 	}
 	b.clock = cfg.SlowCallDuration > 0 || b.win != nil && b.win.width > 0
