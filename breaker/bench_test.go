@@ -2,7 +2,6 @@ package breaker
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 )
@@ -67,5 +66,3 @@ func BenchmarkDo(b *testing.B) {
 		}
 	}
 }
-
-var errBench = errors.New("x")

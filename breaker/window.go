@@ -12,6 +12,7 @@ type window struct {
 	ring  []uint8 // count-based: one outcome per slot, 0 = empty
 	pos   int
 	width int64    // time-based: bucket width in ns; 0 for count-based
+	last  int64    // time-based: the newest bucket epoch seen
 	bkts  []bucket // time-based
 	sum   bucket   // count-based running totals
 
@@ -61,11 +62,14 @@ func (w *window) record(b *Breaker, pw uint64, now int64, fail, slow bool) bool 
 		w.gen = g
 		clear(w.ring)
 		clear(w.bkts)
-		w.pos, w.sum = 0, bucket{}
+		w.pos, w.sum, w.last = 0, bucket{}, 0
 	}
 	var t bucket
 	if w.width > 0 {
-		e := now / w.width
+		// A caller that read the clock before a newer one took the lock
+		// counts in the newest bucket rather than resetting it.
+		e := max(now/w.width, w.last)
+		w.last = e
 		bk := &w.bkts[e%buckets]
 		if bk.epoch != e || bk.calls == 0 {
 			*bk = bucket{epoch: e}
