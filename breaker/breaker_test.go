@@ -711,3 +711,62 @@ func TestConcurrentInvariants(t *testing.T) {
 		}
 	})
 }
+
+func TestTimeWindowLateClock(t *testing.T) {
+	b := New(Config{WindowDuration: 10 * time.Second, FailureRateThreshold: 1, MinimumCalls: 3})
+	w, pw := b.win, b.word.Load()
+	sec := int64(time.Second)
+	w.record(b, pw, 5*sec, true, false)
+	w.record(b, pw, 5*sec, true, false)
+	// A caller that read the clock earlier takes the lock later: its outcome
+	// must not wipe the newer bucket it maps to.
+	if !w.record(b, pw, 4*sec, true, false) {
+		t.Fatal("a late-clock outcome reset the window: 3 failures of 3 did not trip")
+	}
+}
+
+func TestRetryAfterWhenNotOpen(t *testing.T) {
+	b := New(Config{FailureThreshold: 1})
+	Do(t.Context(), b, fail)
+	_, err := b.Allow()
+	var ra interface{ RetryAfter() time.Duration }
+	errors.As(err, &ra)
+	b.Reset()
+	if got := ra.RetryAfter(); got != 0 {
+		t.Fatalf("RetryAfter of a closed breaker = %v, want 0", got)
+	}
+}
+
+// FuzzConfig feeds arbitrary configs: Validate and New must agree, and a
+// valid config must survive a few calls of every kind without panicking.
+func FuzzConfig(f *testing.F) {
+	f.Add(5, 2, int64(time.Minute), 0.0, 1, int64(0), 0, int64(0), 0, 0.0, int64(0), 0.0)
+	f.Add(-1, 1, int64(1), 1.0, 3, int64(1), 10, int64(0), 5, 0.5, int64(time.Millisecond), 0.5)
+	f.Add(1<<40, -5, int64(-1), 2.0, -1, int64(-1), 1<<30, int64(1<<62), -1, -0.5, int64(-3), 7.0)
+	f.Fuzz(func(t *testing.T, ft, st int, ot int64, jit float64, hm int, pt int64, ws int, wd int64, mc int, fr float64, sd int64, sr float64) {
+		cfg := Config{
+			FailureThreshold: ft, SuccessThreshold: st, OpenTimeout: time.Duration(ot),
+			OpenTimeoutJitter: jit, HalfOpenMaxCalls: hm, ProbeTimeout: time.Duration(pt),
+			WindowSize: ws, WindowDuration: time.Duration(wd), MinimumCalls: mc,
+			FailureRateThreshold: fr, SlowCallDuration: time.Duration(sd), SlowCallRateThreshold: sr,
+		}
+		err := cfg.Validate()
+		defer func() {
+			if r := recover(); (r != nil) != (err != nil) {
+				t.Fatalf("Validate() = %v but New recovered %v", err, r)
+			}
+		}()
+		b := New(cfg)
+		for i := range 50 {
+			p, err := b.Allow()
+			if err == nil {
+				p.Done([]error{nil, errBoom, context.Canceled}[i%3])
+			}
+		}
+		b.ForceOpen()
+		b.Reset()
+		if s := b.Stats(); s.Successes+s.Failures+s.Ignored+s.Rejected != 50 {
+			t.Fatalf("counted %+v, want 50 calls", s)
+		}
+	})
+}
