@@ -72,8 +72,8 @@ type Stats struct {
 	LastTransition time.Time
 }
 
-// Breaker is a circuit breaker. Create one with New; it is safe for
-// concurrent use.
+// Breaker is a circuit breaker. Create one with New (the zero Breaker is not
+// usable); it is safe for concurrent use.
 type Breaker struct {
 	word atomic.Uint64 // read on every call; written by failures and transitions
 	_    [56]byte

@@ -78,7 +78,9 @@
 // open period ends by a runtime timer (time.AfterFunc, no goroutine until it
 // fires, one per breaker, stopped on every transition). The rate-rule window
 // is guarded by its own short lock; half-open admission and transitions take
-// the breaker's mutex. Hooks run outside every lock.
+// the breaker's mutex. Hooks run outside every lock. In tests with
+// testing/synctest, create the breaker inside the bubble, so that its timer
+// follows the bubble's clock.
 //
 // Group keeps one breaker per key (host, endpoint), created lazily.
 //
