@@ -113,8 +113,8 @@ func New(cfg Config) *Breaker {
 		panic(err.Error())
 	}
 	cfg = cfg.withDefaults()
-	n := 8
-	for n < 8*runtime.GOMAXPROCS(0) && n < 128 {
+	n := 8 // shards: 8 per CPU, at most 64 (128 bytes each)
+	for n < 8*runtime.GOMAXPROCS(0) && n < 64 {
 		n *= 2
 	}
 	b := &Breaker{
@@ -139,6 +139,10 @@ func New(cfg Config) *Breaker {
 
 func (b *Breaker) now() int64 { return int64(time.Since(b.base)) }
 
+// shard picks the caller's counter shard. The address of a local variable
+// identifies the goroutine's stack (in 8 KiB units), and goroutines running
+// in parallel have different stacks, so they mostly write different cache
+// lines. A stack that moves only changes shard: totals sum every shard.
 func (b *Breaker) shard() *shard {
 	var x byte
 	h := uintptr(unsafe.Pointer(&x)) >> 13
