@@ -31,6 +31,7 @@ func BenchmarkAllowDone(b *testing.B) {
 		b.Run(c.name+"/parallel", func(b *testing.B) {
 			br := New(c.cfg)
 			b.ReportAllocs()
+			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					p, err := br.Allow()
