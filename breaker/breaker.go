@@ -253,9 +253,12 @@ func (b *Breaker) done(p Permit, err error) {
 		}
 		return
 	}
-	if b == nil {
-		return
+	if b != nil {
+		b.classify(p, err)
 	}
+}
+
+func (b *Breaker) classify(p Permit, err error) {
 	switch {
 	case err == nil:
 		p.record(success)
