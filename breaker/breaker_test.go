@@ -649,67 +649,81 @@ func TestAllocs(t *testing.T) {
 // HalfOpenMaxCalls probes.
 func TestConcurrentInvariants(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const maxProbes = 2
-		b := New(Config{FailureThreshold: 3, OpenTimeout: 5 * time.Millisecond, HalfOpenMaxCalls: maxProbes,
-			ProbeTimeout: time.Hour, FailureRateThreshold: 0.5, WindowSize: 20})
-		var calls, rejected atomic.Uint64
-		var mu sync.Mutex
-		inflight := map[uint64]int{} // half-open generation -> probes between Allow and Done
-		halfOpen := 0
-		var wg sync.WaitGroup
-		for g := range 16 {
-			wg.Go(func() {
-				for i := range 500 {
-					calls.Add(1)
-					p, err := b.Allow()
-					if err != nil {
-						rejected.Add(1)
-						if i%5 == 0 {
-							time.Sleep(time.Millisecond)
-						}
-						continue
-					}
-					probe := p.w&stateMask == uint64(HalfOpen)
-					if probe {
-						mu.Lock()
-						halfOpen++
-						inflight[gen(p.w)]++
-						if n := inflight[gen(p.w)]; n > maxProbes {
-							t.Errorf("%d probes at once in one half-open generation", n)
-						}
-						mu.Unlock()
-					}
-					if (g+i)%7 == 0 {
-						time.Sleep(time.Millisecond)
-					}
-					if probe {
-						mu.Lock()
-						inflight[gen(p.w)]--
-						mu.Unlock()
-					}
-					switch (g * i) % 5 {
-					case 0, 1:
-						p.Done(errBoom)
-					case 2:
-						p.Done(context.Canceled)
-					default:
-						p.Done(nil)
-					}
-				}
-			})
-		}
-		wg.Wait()
-		s := b.Stats()
-		if got := s.Successes + s.Failures + s.Ignored + s.Rejected; got != calls.Load() {
-			t.Fatalf("counted %d calls, made %d (%+v)", got, calls.Load(), s)
-		}
-		if s.Rejected != rejected.Load() {
-			t.Fatalf("Rejected = %d, saw %d", s.Rejected, rejected.Load())
-		}
-		if halfOpen == 0 {
+		n := concurrentCalls(t, 5*time.Millisecond, true)
+		if n == 0 {
 			t.Fatal("never reached half-open: the test exercises nothing")
 		}
 	})
+}
+
+// TestConcurrentRealTime is the same workload without synctest and without
+// sleeps: the open-period timer really runs on its own goroutine, racing
+// with callers (run it with -race). Only the invariants are checked.
+func TestConcurrentRealTime(t *testing.T) {
+	concurrentCalls(t, 50*time.Microsecond, false)
+}
+
+// concurrentCalls runs random calls from many goroutines, checks the
+// invariants, and returns how many half-open probes were admitted.
+func concurrentCalls(t *testing.T, openTimeout time.Duration, sleep bool) int {
+	const maxProbes = 2
+	b := New(Config{FailureThreshold: 3, OpenTimeout: openTimeout, HalfOpenMaxCalls: maxProbes,
+		ProbeTimeout: time.Hour, FailureRateThreshold: 0.5, WindowSize: 20})
+	var calls, rejected atomic.Uint64
+	var mu sync.Mutex
+	inflight := map[uint64]int{} // half-open generation -> probes between Allow and Done
+	halfOpen := 0
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 500 {
+				calls.Add(1)
+				p, err := b.Allow()
+				if err != nil {
+					rejected.Add(1)
+					if sleep && i%5 == 0 {
+						time.Sleep(time.Millisecond)
+					}
+					continue
+				}
+				probe := p.w&stateMask == uint64(HalfOpen)
+				if probe {
+					mu.Lock()
+					halfOpen++
+					inflight[gen(p.w)]++
+					if n := inflight[gen(p.w)]; n > maxProbes {
+						t.Errorf("%d probes at once in one half-open generation", n)
+					}
+					mu.Unlock()
+				}
+				if sleep && (g+i)%7 == 0 {
+					time.Sleep(time.Millisecond)
+				}
+				if probe {
+					mu.Lock()
+					inflight[gen(p.w)]--
+					mu.Unlock()
+				}
+				switch (g * i) % 5 {
+				case 0, 1:
+					p.Done(errBoom)
+				case 2:
+					p.Done(context.Canceled)
+				default:
+					p.Done(nil)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	s := b.Stats()
+	if got := s.Successes + s.Failures + s.Ignored + s.Rejected; got != calls.Load() {
+		t.Fatalf("counted %d calls, made %d (%+v)", got, calls.Load(), s)
+	}
+	if s.Rejected != rejected.Load() {
+		t.Fatalf("Rejected = %d, saw %d", s.Rejected, rejected.Load())
+	}
+	return halfOpen
 }
 
 func TestTimeWindowLateClock(t *testing.T) {
