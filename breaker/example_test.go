@@ -71,7 +71,7 @@ func ExampleBreaker_Allow() {
 		err := get("http://backend.invalid/items")
 		var ra interface{ RetryAfter() time.Duration }
 		if errors.As(err, &ra) {
-			fmt.Printf("%v, retry in at most %v\n", err, ra.RetryAfter().Round(time.Second))
+			fmt.Printf("%v, retry in %v\n", err, (ra.RetryAfter()+time.Second-1).Truncate(time.Second))
 			continue
 		}
 		fmt.Println(err)
@@ -79,7 +79,7 @@ func ExampleBreaker_Allow() {
 	// Output:
 	// status 503
 	// status 503
-	// breaker: open, retry in at most 30s
+	// breaker: open, retry in 30s
 }
 
 // A rate-based breaker, as resilience4j users configure one: over the last
