@@ -12,9 +12,9 @@
 //	  └──────────────────────────────────────────────────────── HalfOpen
 //
 // Closed lets every call through. Open rejects every call with an error
-// matching ErrOpen. When OpenTimeout (plus optional jitter) has elapsed the
-// breaker's timer marks the open period over, and the next call moves the
-// breaker to HalfOpen (so State reports Open until then). HalfOpen admits at
+// matching ErrOpen. The first call made once OpenTimeout (plus optional
+// jitter) has elapsed moves the breaker to HalfOpen; State reports Open until
+// that call. HalfOpen admits at
 // most HalfOpenMaxCalls probes at once and rejects the rest with
 // ErrTooManyCalls. A probe permit that never reports is reclaimed after
 // ProbeTimeout, so a lost probe cannot freeze the breaker half-open.
@@ -70,17 +70,20 @@
 //
 // # Concurrency and cost
 //
-// A Breaker is safe for concurrent use. In the closed state, Allow and Done
-// take no lock and allocate nothing; a success costs one atomic add on a
-// counter shard chosen per goroutine stack plus one atomic load, and reads
-// the clock only for slow-call detection. Failures use a compare-and-swap.
-// A rejection while open is one load and one add, with no clock read: the
-// open period ends by a runtime timer (time.AfterFunc, no goroutine until it
-// fires, one per breaker, stopped on every transition). The rate-rule window
-// is guarded by its own short lock; half-open admission and transitions take
-// the breaker's mutex. Hooks run outside every lock. In tests with
-// testing/synctest, create the breaker inside the bubble, so that its timer
-// follows the bubble's clock.
+// A Breaker is safe for concurrent use and never allocates after New. In the
+// closed state Allow and Done take no lock: a success costs one atomic add on
+// a counter shard chosen per goroutine stack plus one atomic load, and reads
+// the clock only for slow-call detection or a time window. A failure is a
+// compare-and-swap. With a rate rule configured, each closed-state outcome
+// also takes the window's own short lock (not the breaker's mutex).
+//
+// A rejection while open is one load and one add, with no clock read: a
+// runtime timer (time.AfterFunc: one per breaker, no goroutine until it
+// fires, stopped on every transition) fires up to 10ms before the open
+// period ends, and only rejections after it compare the clock with the end.
+// Half-open admission and transitions take the breaker's mutex. Hooks run
+// outside every lock. In tests with testing/synctest, create the breaker
+// inside the bubble, so that its timer follows the bubble's clock.
 //
 // Group keeps one breaker per key (host, endpoint), created lazily.
 //
