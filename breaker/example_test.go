@@ -71,7 +71,7 @@ func ExampleBreaker_Allow() {
 		err := get("http://backend.invalid/items")
 		var ra interface{ RetryAfter() time.Duration }
 		if errors.As(err, &ra) {
-			fmt.Printf("%v, retry in %v\n", err, (ra.RetryAfter()+time.Second-1).Truncate(time.Second))
+			fmt.Printf("%v, retry in %v\n", err, (ra.RetryAfter() + time.Second - 1).Truncate(time.Second))
 			continue
 		}
 		fmt.Println(err)
