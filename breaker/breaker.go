@@ -238,7 +238,8 @@ func (b *Breaker) allowSlow() (Permit, error) {
 // success, others are classified by Config.IsIgnored and Config.IsFailure.
 // An outcome whose call began before the last transition (a stale outcome)
 // counts in Stats totals but does not affect the state. It allocates
-// nothing; for a closed-state success it takes no lock.
+// nothing; in the closed state it takes no lock unless a rate rule is
+// configured (then the window's own lock).
 func (p Permit) Done(err error) {
 	p.b.done(p, err)
 }
