@@ -133,11 +133,14 @@ var breakerCases = []breakerCase{
 		name := hystrixCommand(b)
 		hystrix.Do(name, nop, nil) // the first call of a command sets up its metrics
 		if open {
-			for range 100 {
+			// hystrix updates its metrics on another goroutine: fail until
+			// the circuit reports open.
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
 				hystrix.Do(name, func() error { return errBreakerBench }, nil)
 				if c, _, _ := hystrix.GetCircuit(name); c.IsOpen() {
 					break
 				}
+				time.Sleep(time.Millisecond)
 			}
 		}
 		return func() error { return hystrix.Do(name, nop, nil) }
