@@ -13,7 +13,9 @@ import (
 var errUnavailable = errors.New("503 service unavailable")
 
 // A flaky operation succeeds on its third attempt. The zero Policy allows 3
-// attempts with the pforge backoff; here jitter is off to print the waits.
+// attempts with the pforge backoff (100ms, 200ms, ... with jitter); this
+// example waits microseconds without jitter so that it runs at once and
+// prints the same waits every time.
 func ExampleDo() {
 	attempts := 0
 	fetch := func(ctx context.Context) (string, error) {
@@ -24,7 +26,7 @@ func ExampleDo() {
 		return "payload", nil
 	}
 	p := retry.Policy{
-		Backoff: backoff.Policy{Jitter: backoff.NoJitter}, // 100ms, 200ms, ...
+		Backoff: backoff.Policy{Initial: time.Microsecond, Jitter: backoff.NoJitter},
 		OnRetry: func(a retry.Attempt) {
 			fmt.Printf("attempt %d failed (%v), waiting %v\n", a.Number, a.Err, a.Delay)
 		},
@@ -32,14 +34,14 @@ func ExampleDo() {
 	v, err := retry.Do(context.Background(), p, fetch)
 	fmt.Println(v, err)
 	// Output:
-	// attempt 1 failed (503 service unavailable), waiting 100ms
-	// attempt 2 failed (503 service unavailable), waiting 200ms
+	// attempt 1 failed (503 service unavailable), waiting 1µs
+	// attempt 2 failed (503 service unavailable), waiting 2µs
 	// payload <nil>
 }
 
 // When every attempt fails, the error says so and still matches the cause.
 func ExamplePolicy_Do() {
-	err := retry.Policy{MaxAttempts: 2, Backoff: backoff.Policy{Initial: time.Millisecond}}.Do(
+	err := retry.Policy{MaxAttempts: 2, Backoff: backoff.Policy{Initial: time.Microsecond}}.Do(
 		context.Background(),
 		func(context.Context) error { return errUnavailable },
 	)

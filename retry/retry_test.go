@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -180,6 +181,10 @@ func TestPermanent(t *testing.T) {
 }
 
 func TestRetryableRejects(t *testing.T) {
+	synctest.Test(t, testRetryableRejects)
+}
+
+func testRetryableRejects(t *testing.T) {
 	errFatal := errors.New("fatal")
 	calls := 0
 	p := retry.Policy{Retryable: func(err error) bool { return !errors.Is(err, errFatal) }}
@@ -536,5 +541,22 @@ func FuzzDo(f *testing.F) {
 				t.Fatalf("attempt started at %v, at or past MaxElapsed %v", r.starts[len(r.starts)-1], p.MaxElapsed)
 			}
 		})
+	})
+}
+
+func TestStartsNoGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		before := runtime.NumGoroutine()
+		calls := 0
+		err := retry.Policy{MaxAttempts: 4}.Do(context.Background(), func(context.Context) error {
+			calls++
+			if n := runtime.NumGoroutine(); n != before {
+				t.Errorf("attempt %d: %d goroutines, want %d as before Do", calls, n, before)
+			}
+			return errBoom
+		})
+		if calls != 4 || !errors.Is(err, retry.ErrExhausted) {
+			t.Errorf("%d calls, err %v; want 4, exhausted", calls, err)
+		}
 	})
 }
