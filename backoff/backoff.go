@@ -3,7 +3,6 @@ package backoff
 import (
 	"fmt"
 	"math"
-	"math/bits"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -115,31 +114,44 @@ func (p Policy) Validate() error {
 	case p.Jitter < FullJitter || p.Jitter > SpreadJitter:
 		return fmt.Errorf("backoff: Jitter %v is not a known mode", p.Jitter)
 	}
-	if n := p.normalized(); n.Max < n.Initial {
-		return fmt.Errorf("backoff: Max (%v) must not be less than Initial (%v)", n.Max, n.Initial)
+	if s := p.shape(); s.max < s.initial {
+		return fmt.Errorf("backoff: Max (%v) must not be less than Initial (%v)", s.max, s.initial)
 	}
 	return nil
 }
 
-// normalized returns p with every zero or out-of-range field replaced by its
+// shape is the numeric part of a Policy with defaults applied. It has four
+// fields, so that the compiler can keep it in registers on the hot path.
+type shape struct {
+	initial, max time.Duration
+	mult, factor float64
+}
+
+// shape returns p's numbers, each zero or out-of-range field replaced by its
 // default.
-func (p Policy) normalized() Policy {
-	if p.Initial <= 0 {
-		p.Initial = defaultInitial
+func (p *Policy) shape() shape {
+	s := shape{p.Initial, p.Max, p.Multiplier, p.JitterFactor}
+	if s.initial <= 0 {
+		s.initial = defaultInitial
 	}
-	if !(p.Multiplier >= 1) || math.IsInf(p.Multiplier, 1) {
-		p.Multiplier = defaultMultiplier
+	if s.max <= 0 {
+		s.max = defaultMax
 	}
-	if p.Max <= 0 {
-		p.Max = defaultMax
+	if !(s.mult >= 1 && s.mult <= math.MaxFloat64) {
+		s.mult = defaultMultiplier
 	}
-	if !(p.JitterFactor > 0 && p.JitterFactor <= 1) {
-		p.JitterFactor = defaultJitterFactor
+	if !(s.factor > 0 && s.factor <= 1) {
+		s.factor = defaultJitterFactor
 	}
+	return s
+}
+
+// mode returns p's jitter mode, FullJitter if it is unknown.
+func (p *Policy) mode() Jitter {
 	if p.Jitter < FullJitter || p.Jitter > SpreadJitter {
-		p.Jitter = FullJitter
+		return FullJitter
 	}
-	return p
+	return p.Jitter
 }
 
 // Delay returns the delay before retry n, where n = 1 is the first retry
@@ -152,83 +164,76 @@ func (p Policy) normalized() Policy {
 // at Max; for n = 1 that is exactly the first draw of a Sequence. Use a
 // Sequence for the true decorrelated chain.
 func (p Policy) Delay(n int) time.Duration {
-	p = p.normalized()
-	if n < 1 {
-		n = 1
+	s := p.shape()
+	d := s.base(max(n, 1))
+	mode := p.mode()
+	if mode == NoJitter {
+		return d
 	}
-	d := p.base(n)
-	return p.jitter(d, d, uint64(n))
+	var u float64
+	if p.Seed != 0 {
+		u = seeded(p.Seed, uint64(n))
+	} else {
+		u = rand.Float64()
+	}
+	return s.jitter(mode, d, d, u)
 }
 
-// base returns Initial·Multiplier^(n−1) capped at Max, for n ≥ 1, on a
-// normalized policy. It cannot overflow: the product is compared with Max
-// as a float before it is converted back.
-func (p *Policy) base(n int) time.Duration {
-	limit := float64(p.Max)
-	d := float64(p.Initial)
-	if d >= limit {
-		return p.Max
-	}
-	if n <= 64 {
-		for i := 1; i < n; i++ {
-			d *= p.Multiplier
-			if d >= limit {
-				return p.Max
+// base returns initial·mult^(n−1) capped at max, for n ≥ 1. The power is
+// taken by repeated squaring in floating point, where an overflow becomes
+// +Inf, and compared with max before it is converted back, so no n and no
+// field value can overflow.
+func (s shape) base(n int) time.Duration {
+	k := uint(n - 1)
+	f := 1.0
+	if s.mult == 2 && k < 1023 {
+		f = math.Float64frombits(uint64(1023+k) << 52) // 2^k, exactly
+	} else {
+		for m := s.mult; k > 0; k >>= 1 {
+			if k&1 != 0 {
+				f *= m
 			}
+			m *= m
 		}
-	} else if d *= math.Pow(p.Multiplier, float64(n-1)); !(d < limit) {
-		return p.Max
 	}
-	return time.Duration(d)
+	if d := float64(s.initial) * f; d < float64(s.max) {
+		return time.Duration(d)
+	}
+	return s.max
 }
 
-// jitter randomizes the capped delay d of draw n; prev is the previous delay
-// for DecorrelatedJitter. The policy must be normalized and d ≤ Max.
-func (p *Policy) jitter(d, prev time.Duration, n uint64) time.Duration {
-	switch p.Jitter {
+// jitter randomizes the capped delay d (d ≤ max) with u, uniform in [0, 1);
+// prev is the previous delay for DecorrelatedJitter. The arithmetic is in
+// floating point, and the result is capped at max before it is converted
+// back.
+func (s shape) jitter(mode Jitter, d, prev time.Duration, u float64) time.Duration {
+	x := float64(d)
+	switch mode {
 	case NoJitter:
 		return d
 	case EqualJitter:
-		half := d / 2
-		return half + p.uniform(0, d-half, n)
+		x *= 0.5 + 0.5*u
 	case DecorrelatedJitter:
-		lo, hi := min(p.Initial, p.Max), p.Max
-		if prev < p.Max/3 {
-			hi = max(3*prev, lo)
-		}
-		return p.uniform(lo, hi, n)
+		lo := float64(min(s.initial, s.max))
+		x = lo + max(3*float64(prev)-lo, 0)*u
 	case SpreadJitter:
-		spread := d
-		if s := float64(d) * p.JitterFactor; s < float64(d) {
-			spread = time.Duration(s)
-		}
-		hi := p.Max
-		if d < p.Max-spread {
-			hi = d + spread
-		}
-		return p.uniform(d-spread, hi, n)
+		x *= 1 + s.factor*(2*u-1)
 	default: // FullJitter
-		return p.uniform(0, d, n)
+		x *= u
 	}
+	if x < float64(s.max) {
+		return time.Duration(x)
+	}
+	return s.max
 }
 
-// uniform draws from [lo, hi] (0 ≤ lo ≤ hi), using draw n of the seeded
-// stream when Seed is set and math/rand/v2 otherwise.
-func (p *Policy) uniform(lo, hi time.Duration, n uint64) time.Duration {
-	if hi <= lo {
-		return lo
-	}
-	var r uint64
-	if p.Seed != 0 {
-		r = mix(p.Seed + n*0x9e3779b97f4a7c15)
-	} else {
-		r = rand.Uint64()
-	}
-	// The high word of r·(span+1) is uniform in [0, span] up to a bias of
-	// span/2^64, and span+1 ≤ 2^63 cannot overflow.
-	x, _ := bits.Mul64(r, uint64(hi-lo)+1)
-	return lo + time.Duration(x)
-}
+// seeded returns draw n of the stream of seed: a uniform number in [0, 1).
+func seeded(seed, n uint64) float64 { return unit(mix(seed + n*golden)) }
+
+const golden = 0x9e3779b97f4a7c15 // 2^64/φ, the SplitMix64 increment
+
+// unit maps 64 random bits to a float64 uniform in [0, 1).
+func unit(r uint64) float64 { return float64(r>>11) * 0x1p-53 }
 
 // mix is the SplitMix64 finalizer: a bijection that scatters nearby inputs.
 func mix(z uint64) uint64 {
@@ -239,46 +244,77 @@ func mix(z uint64) uint64 {
 
 // Sequence returns a stateful schedule that starts with no failures.
 func (p Policy) Sequence() *Sequence {
-	return &Sequence{p: p.normalized()}
+	s := &Sequence{s: p.shape(), mode: p.mode(), seed: p.Seed, rng: p.Seed}
+	if s.rng == 0 {
+		s.rng = rand.Uint64()
+	}
+	return s
 }
 
 // Sequence walks a Policy's schedule one consecutive failure at a time, as
 // a control loop does: call Next after each failure to learn how long to
 // wait, and Reset after a success. It carries the previous delay that
-// DecorrelatedJitter needs.
+// DecorrelatedJitter needs, and computes each delay from the one before,
+// so Next costs less than Delay.
 //
 // A Sequence is not safe for concurrent use; give each loop its own.
 type Sequence struct {
-	p        Policy // normalized
+	s        shape
+	mode     Jitter
+	seed     uint64
 	failures int
-	prev     time.Duration
+	base     float64       // un-jittered delay of the last Next; 0 before the first
+	prev     time.Duration // the last delay, for DecorrelatedJitter
+	rng      uint64        // SplitMix64 state, used when the policy has no Seed
 }
 
 // Next records one more consecutive failure and returns the delay to wait
-// before trying again: Policy.Delay(Failures()) for every mode but
-// DecorrelatedJitter, which draws from [Initial, 3·previous] capped at Max.
-func (s *Sequence) Next() time.Duration {
-	if s.failures < math.MaxInt {
-		s.failures++
+// before trying again. For every mode but DecorrelatedJitter, the delays
+// have the distribution of Policy.Delay(Failures()), and with a Seed they
+// are the same values (up to the rounding of Initial·Multiplier^(n−1)).
+// DecorrelatedJitter draws from [Initial, 3·previous], capped at Max.
+func (q *Sequence) Next() time.Duration {
+	s := q.s
+	if q.failures < math.MaxInt {
+		q.failures++
 	}
-	if s.p.Jitter != DecorrelatedJitter {
-		d := s.p.base(s.failures)
-		return s.p.jitter(d, d, uint64(s.failures))
+	if q.base == 0 {
+		q.base = float64(s.initial)
+	} else if q.base < float64(s.max) {
+		q.base *= s.mult
 	}
-	if s.prev == 0 {
-		s.prev = min(s.p.Initial, s.p.Max)
+	d := s.max
+	if q.base < float64(s.max) {
+		d = time.Duration(q.base)
 	}
-	s.prev = s.p.jitter(0, s.prev, uint64(s.failures))
-	return s.prev
+	if q.mode == NoJitter {
+		return d
+	}
+	var u float64
+	if q.seed != 0 {
+		u = seeded(q.seed, uint64(q.failures))
+	} else {
+		q.rng += golden
+		u = unit(mix(q.rng))
+	}
+	if q.mode == DecorrelatedJitter {
+		if q.prev == 0 {
+			q.prev = min(s.initial, s.max)
+		}
+		d = q.prev
+	}
+	q.prev = s.jitter(q.mode, d, d, u)
+	return q.prev
 }
 
 // Failures returns the number of consecutive failures recorded by Next
 // since the start or the last Reset.
-func (s *Sequence) Failures() int { return s.failures }
+func (q *Sequence) Failures() int { return q.failures }
 
 // Reset forgets the failures after a success: the next delay is the first
 // one again.
-func (s *Sequence) Reset() {
-	s.failures = 0
-	s.prev = 0
+func (q *Sequence) Reset() {
+	q.failures = 0
+	q.base = 0
+	q.prev = 0
 }
