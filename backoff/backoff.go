@@ -3,6 +3,7 @@ package backoff
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -170,13 +171,13 @@ func (p Policy) Delay(n int) time.Duration {
 	if mode == NoJitter {
 		return d
 	}
-	var u float64
+	var r uint64
 	if p.Seed != 0 {
-		u = seeded(p.Seed, uint64(n))
+		r = seeded(p.Seed, uint64(n))
 	} else {
-		u = rand.Float64()
+		r = rand.Uint64()
 	}
-	return s.jitter(mode, d, d, u)
+	return s.jitter(mode, d, d, r)
 }
 
 // base returns initial·mult^(n−1) capped at max, for n ≥ 1. The power is
@@ -202,38 +203,43 @@ func (s shape) base(n int) time.Duration {
 	return s.max
 }
 
-// jitter randomizes the capped delay d (d ≤ max) with u, uniform in [0, 1);
-// prev is the previous delay for DecorrelatedJitter. The arithmetic is in
-// floating point, and the result is capped at max before it is converted
-// back.
-func (s shape) jitter(mode Jitter, d, prev time.Duration, u float64) time.Duration {
-	x := float64(d)
+// jitter randomizes the capped delay d (d ≤ max) with the random bits r;
+// prev is the previous delay for DecorrelatedJitter. Every bound is
+// computed without overflow and lies in [0, max].
+func (s shape) jitter(mode Jitter, d, prev time.Duration, r uint64) time.Duration {
+	lo, hi := time.Duration(0), d
 	switch mode {
 	case NoJitter:
 		return d
 	case EqualJitter:
-		x *= 0.5 + 0.5*u
+		lo = d / 2
 	case DecorrelatedJitter:
-		lo := float64(min(s.initial, s.max))
-		x = lo + max(3*float64(prev)-lo, 0)*u
+		lo, hi = min(s.initial, s.max), s.max
+		if prev < s.max/3 {
+			hi = max(3*prev, lo)
+		}
 	case SpreadJitter:
-		x *= 1 + s.factor*(2*u-1)
-	default: // FullJitter
-		x *= u
+		spread := d
+		if x := float64(d) * s.factor; x < float64(d) {
+			spread = time.Duration(x)
+		}
+		lo = d - spread
+		if d < s.max-spread {
+			hi = d + spread
+		} else {
+			hi = s.max
+		}
 	}
-	if x < float64(s.max) {
-		return time.Duration(x)
-	}
-	return s.max
+	// The high word of r·(hi−lo+1) is uniform in [0, hi−lo], up to a bias
+	// of (hi−lo)/2^64; hi−lo+1 ≤ 2^63 cannot overflow.
+	x, _ := bits.Mul64(r, uint64(hi-lo)+1)
+	return lo + time.Duration(x)
 }
 
-// seeded returns draw n of the stream of seed: a uniform number in [0, 1).
-func seeded(seed, n uint64) float64 { return unit(mix(seed + n*golden)) }
+// seeded returns draw n of the stream of seed.
+func seeded(seed, n uint64) uint64 { return mix(seed + n*golden) }
 
 const golden = 0x9e3779b97f4a7c15 // 2^64/φ, the SplitMix64 increment
-
-// unit maps 64 random bits to a float64 uniform in [0, 1).
-func unit(r uint64) float64 { return float64(r>>11) * 0x1p-53 }
 
 // mix is the SplitMix64 finalizer: a bijection that scatters nearby inputs.
 func mix(z uint64) uint64 {
@@ -290,12 +296,12 @@ func (q *Sequence) Next() time.Duration {
 	if q.mode == NoJitter {
 		return d
 	}
-	var u float64
+	var r uint64
 	if q.seed != 0 {
-		u = seeded(q.seed, uint64(q.failures))
+		r = seeded(q.seed, uint64(q.failures))
 	} else {
 		q.rng += golden
-		u = unit(mix(q.rng))
+		r = mix(q.rng)
 	}
 	if q.mode == DecorrelatedJitter {
 		if q.prev == 0 {
@@ -303,7 +309,7 @@ func (q *Sequence) Next() time.Duration {
 		}
 		d = q.prev
 	}
-	q.prev = s.jitter(q.mode, d, d, u)
+	q.prev = s.jitter(q.mode, d, d, r)
 	return q.prev
 }
 
