@@ -90,7 +90,7 @@ type Policy struct {
 	// Seed, when non-zero, makes the jitter reproducible: the random draw
 	// for retry n is a fixed function of Seed and n, so two policies with
 	// the same fields produce the same schedule, on any goroutine. Zero
-	// means a fresh draw from math/rand/v2 each time. A non-zero Seed is
+	// means fresh randomness from math/rand/v2. A non-zero Seed is
 	// meant for tests and simulations: clients sharing a seed share their
 	// jitter, which defeats its purpose.
 	Seed uint64
@@ -165,8 +165,9 @@ func (p *Policy) mode() Jitter {
 // at Max; for n = 1 that is exactly the first draw of a Sequence. Use a
 // Sequence for the true decorrelated chain.
 func (p Policy) Delay(n int) time.Duration {
+	n = max(n, 1)
 	s := p.shape()
-	d := s.base(max(n, 1))
+	d := s.base(n)
 	mode := p.mode()
 	if mode == NoJitter {
 		return d

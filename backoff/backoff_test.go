@@ -372,3 +372,10 @@ func FuzzDelay(f *testing.F) {
 		}
 	})
 }
+
+func TestSeededAttemptBelowOneIsTheFirst(t *testing.T) {
+	p := backoff.Policy{Seed: 11}
+	if a, b := p.Delay(0), p.Delay(1); a != b {
+		t.Errorf("Delay(0) = %v, Delay(1) = %v; want the same draw", a, b)
+	}
+}
