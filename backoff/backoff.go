@@ -172,13 +172,14 @@ func (p Policy) Delay(n int) time.Duration {
 	if mode == NoJitter {
 		return d
 	}
+	lo, hi := s.bounds(mode, d, d)
 	var r uint64
 	if p.Seed != 0 {
 		r = seeded(p.Seed, uint64(n))
 	} else {
 		r = rand.Uint64()
 	}
-	return s.jitter(mode, d, d, r)
+	return uniform(lo, hi, r)
 }
 
 // base returns initial·mult^(n−1) capped at max, for n ≥ 1. The power is
@@ -204,35 +205,39 @@ func (s shape) base(n int) time.Duration {
 	return s.max
 }
 
-// jitter randomizes the capped delay d (d ≤ max) with the random bits r;
-// prev is the previous delay for DecorrelatedJitter. Every bound is
-// computed without overflow and lies in [0, max].
-func (s shape) jitter(mode Jitter, d, prev time.Duration, r uint64) time.Duration {
-	lo, hi := time.Duration(0), d
+// bounds returns the range [lo, hi] from which mode draws the jittered
+// delay, for the capped delay d (d ≤ max) and, for DecorrelatedJitter, the
+// previous delay prev. Both bounds lie in [0, max]; none of the arithmetic
+// can overflow.
+func (s shape) bounds(mode Jitter, d, prev time.Duration) (lo, hi time.Duration) {
 	switch mode {
 	case NoJitter:
-		return d
+		return d, d
 	case EqualJitter:
-		lo = d / 2
+		return d / 2, d
 	case DecorrelatedJitter:
 		lo, hi = min(s.initial, s.max), s.max
 		if prev < s.max/3 {
 			hi = max(3*prev, lo)
 		}
+		return lo, hi
 	case SpreadJitter:
 		spread := d
 		if x := float64(d) * s.factor; x < float64(d) {
 			spread = time.Duration(x)
 		}
-		lo = d - spread
 		if d < s.max-spread {
-			hi = d + spread
-		} else {
-			hi = s.max
+			return d - spread, d + spread
 		}
+		return d - spread, s.max
 	}
-	// The high word of r·(hi−lo+1) is uniform in [0, hi−lo], up to a bias
-	// of (hi−lo)/2^64; hi−lo+1 ≤ 2^63 cannot overflow.
+	return 0, d // FullJitter
+}
+
+// uniform maps the random bits r to [lo, hi] (0 ≤ lo ≤ hi): the high word
+// of r·(hi−lo+1) is uniform in [0, hi−lo] up to a bias of (hi−lo)/2^64, and
+// hi−lo+1 ≤ 2^63 cannot overflow.
+func uniform(lo, hi time.Duration, r uint64) time.Duration {
 	x, _ := bits.Mul64(r, uint64(hi-lo)+1)
 	return lo + time.Duration(x)
 }
@@ -297,6 +302,13 @@ func (q *Sequence) Next() time.Duration {
 	if q.mode == NoJitter {
 		return d
 	}
+	if q.mode == DecorrelatedJitter {
+		if q.prev == 0 {
+			q.prev = min(s.initial, s.max)
+		}
+		d = q.prev
+	}
+	lo, hi := s.bounds(q.mode, d, d)
 	var r uint64
 	if q.seed != 0 {
 		r = seeded(q.seed, uint64(q.failures))
@@ -304,13 +316,7 @@ func (q *Sequence) Next() time.Duration {
 		q.rng += golden
 		r = mix(q.rng)
 	}
-	if q.mode == DecorrelatedJitter {
-		if q.prev == 0 {
-			q.prev = min(s.initial, s.max)
-		}
-		d = q.prev
-	}
-	q.prev = s.jitter(q.mode, d, d, r)
+	q.prev = uniform(lo, hi, r)
 	return q.prev
 }
 
