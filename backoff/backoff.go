@@ -3,7 +3,6 @@ package backoff
 import (
 	"fmt"
 	"math"
-	"math/bits"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -170,27 +169,29 @@ func (p Policy) Delay(n int) time.Duration {
 	d := s.base(n)
 	mode := p.mode()
 	if mode == NoJitter {
-		return d
+		return s.duration(d)
 	}
 	lo, hi := s.bounds(mode, d, d)
-	var r uint64
+	var u float64
 	if p.Seed != 0 {
-		r = seeded(p.Seed, uint64(n))
+		u = seeded(p.Seed, uint64(n))
 	} else {
-		r = rand.Uint64()
+		u = rand.Float64()
 	}
-	return uniform(lo, hi, r)
+	return s.duration(lo + (hi-lo)*u)
 }
 
+// The schedule is computed in floating point, where nothing overflows (a
+// huge power becomes +Inf), and every result is compared with max before
+// it is converted back to a Duration.
+
 // base returns initial·mult^(n−1) capped at max, for n ≥ 1. The power is
-// taken by repeated squaring in floating point, where an overflow becomes
-// +Inf, and compared with max before it is converted back, so no n and no
-// field value can overflow.
-func (s shape) base(n int) time.Duration {
+// taken by repeated squaring, or exactly for the default multiplier 2.
+func (s shape) base(n int) float64 {
 	k := uint(n - 1)
 	f := 1.0
 	if s.mult == 2 && k < 1023 {
-		f = math.Float64frombits(uint64(1023+k) << 52) // 2^k, exactly
+		f = math.Float64frombits(uint64(1023+k) << 52) // 2^k
 	} else {
 		for m := s.mult; k > 0; k >>= 1 {
 			if k&1 != 0 {
@@ -199,51 +200,41 @@ func (s shape) base(n int) time.Duration {
 			m *= m
 		}
 	}
-	if d := float64(s.initial) * f; d < float64(s.max) {
-		return time.Duration(d)
-	}
-	return s.max
+	return min(float64(s.initial)*f, float64(s.max))
 }
 
 // bounds returns the range [lo, hi] from which mode draws the jittered
-// delay, for the capped delay d (d ≤ max) and, for DecorrelatedJitter, the
-// previous delay prev. Both bounds lie in [0, max]; none of the arithmetic
-// can overflow.
-func (s shape) bounds(mode Jitter, d, prev time.Duration) (lo, hi time.Duration) {
+// delay, for the capped delay d and, for DecorrelatedJitter, the previous
+// delay prev. Both bounds lie in [0, max].
+func (s shape) bounds(mode Jitter, d, prev float64) (lo, hi float64) {
 	switch mode {
 	case NoJitter:
 		return d, d
 	case EqualJitter:
 		return d / 2, d
 	case DecorrelatedJitter:
-		lo, hi = min(s.initial, s.max), s.max
-		if prev < s.max/3 {
-			hi = max(3*prev, lo)
-		}
-		return lo, hi
+		lo = float64(min(s.initial, s.max))
+		return lo, max(min(3*prev, float64(s.max)), lo)
 	case SpreadJitter:
-		spread := d
-		if x := float64(d) * s.factor; x < float64(d) {
-			spread = time.Duration(x)
-		}
-		if d < s.max-spread {
-			return d - spread, d + spread
-		}
-		return d - spread, s.max
+		return d * (1 - s.factor), min(d*(1+s.factor), float64(s.max))
 	}
 	return 0, d // FullJitter
 }
 
-// uniform maps the random bits r to [lo, hi] (0 ≤ lo ≤ hi): the high word
-// of r·(hi−lo+1) is uniform in [0, hi−lo] up to a bias of (hi−lo)/2^64, and
-// hi−lo+1 ≤ 2^63 cannot overflow.
-func uniform(lo, hi time.Duration, r uint64) time.Duration {
-	x, _ := bits.Mul64(r, uint64(hi-lo)+1)
-	return lo + time.Duration(x)
+// duration converts x, in [0, max], to a Duration. float64(max) may round
+// up past max, and past the largest Duration, so the comparison comes first.
+func (s shape) duration(x float64) time.Duration {
+	if x < float64(s.max) {
+		return time.Duration(x)
+	}
+	return s.max
 }
 
-// seeded returns draw n of the stream of seed.
-func seeded(seed, n uint64) uint64 { return mix(seed + n*golden) }
+// seeded returns draw n of the stream of seed: uniform in [0, 1).
+func seeded(seed, n uint64) float64 { return unit(mix(seed + n*golden)) }
+
+// unit maps 64 random bits to a float64 uniform in [0, 1).
+func unit(r uint64) float64 { return float64(r>>11) * 0x1p-53 }
 
 const golden = 0x9e3779b97f4a7c15 // 2^64/φ, the SplitMix64 increment
 
@@ -275,9 +266,9 @@ type Sequence struct {
 	mode     Jitter
 	seed     uint64
 	failures int
-	base     float64       // un-jittered delay of the last Next; 0 before the first
-	prev     time.Duration // the last delay, for DecorrelatedJitter
-	rng      uint64        // SplitMix64 state, used when the policy has no Seed
+	base     float64 // un-jittered delay of the last Next; 0 before the first
+	prev     float64 // the last delay, for DecorrelatedJitter
+	rng      uint64  // SplitMix64 state, used when the policy has no Seed
 }
 
 // Next records one more consecutive failure and returns the delay to wait
@@ -291,33 +282,30 @@ func (q *Sequence) Next() time.Duration {
 		q.failures++
 	}
 	if q.base == 0 {
-		q.base = float64(s.initial)
-	} else if q.base < float64(s.max) {
-		q.base *= s.mult
-	}
-	d := s.max
-	if q.base < float64(s.max) {
-		d = time.Duration(q.base)
+		q.base = min(float64(s.initial), float64(s.max))
+	} else {
+		q.base = min(q.base*s.mult, float64(s.max))
 	}
 	if q.mode == NoJitter {
-		return d
+		return s.duration(q.base)
 	}
+	d := q.base
 	if q.mode == DecorrelatedJitter {
 		if q.prev == 0 {
-			q.prev = min(s.initial, s.max)
+			q.prev = q.base // the first Next: min(Initial, Max)
 		}
 		d = q.prev
 	}
 	lo, hi := s.bounds(q.mode, d, d)
-	var r uint64
+	var u float64
 	if q.seed != 0 {
-		r = seeded(q.seed, uint64(q.failures))
+		u = seeded(q.seed, uint64(q.failures))
 	} else {
 		q.rng += golden
-		r = mix(q.rng)
+		u = unit(mix(q.rng))
 	}
-	q.prev = uniform(lo, hi, r)
-	return q.prev
+	q.prev = lo + (hi-lo)*u
+	return s.duration(q.prev)
 }
 
 // Failures returns the number of consecutive failures recorded by Next
