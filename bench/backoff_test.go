@@ -57,6 +57,32 @@ func BenchmarkBackoffDelay(b *testing.B) {
 	})
 }
 
+// The pforge schedule, resilience's defaults: 100ms, ×2, max 5s, ±25%.
+func BenchmarkBackoffDelayPforge(b *testing.B) {
+	b.Run("resilience", func(b *testing.B) {
+		b.ReportAllocs()
+		p := backoff.Policy{Jitter: backoff.SpreadJitter}
+		var d time.Duration
+		for i := 0; b.Loop(); i++ {
+			d += p.Delay(i&7 + 1)
+		}
+		sinkDuration = d
+	})
+	b.Run("cenkalti", func(b *testing.B) {
+		b.ReportAllocs()
+		e := cenkalti.NewExponentialBackOff()
+		e.InitialInterval, e.Multiplier, e.MaxInterval, e.RandomizationFactor = 100*time.Millisecond, 2, 5*time.Second, 0.25
+		var d time.Duration
+		for i := 0; b.Loop(); i++ {
+			if i&7 == 0 {
+				e.Reset()
+			}
+			d += e.NextBackOff()
+		}
+		sinkDuration = d
+	})
+}
+
 func BenchmarkBackoffDelayParallel(b *testing.B) {
 	b.Run("resilience", func(b *testing.B) {
 		b.ReportAllocs()
