@@ -57,9 +57,10 @@
 //
 // # Reproducible schedules
 //
-// Jitter draws from math/rand/v2 unless Seed is set. With a non-zero Seed the
-// draw for retry n is a fixed function of Seed and n: the schedule can be
-// replayed in a test, and a seeded Policy stays safe for concurrent use.
+// Jitter draws from math/rand/v2 unless Seed is set (a Sequence seeds its
+// own small generator from it once). With a non-zero Seed the draw for
+// retry n is a fixed function of Seed and n: the schedule can be replayed
+// in a test, and a seeded Policy stays safe for concurrent use.
 //
 // # Concurrency
 //
@@ -68,6 +69,8 @@
 //
 // # Cost
 //
-// Delay allocates nothing; with the default Multiplier it costs a few
-// nanoseconds. Sequence allocates the Sequence once.
+// Delay allocates nothing and costs a few nanoseconds, most of it the
+// random draw. Sequence allocates once; Next allocates nothing and is
+// cheaper than Delay, since it multiplies the previous delay once and draws
+// from its own generator.
 package backoff
