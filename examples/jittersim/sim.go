@@ -49,13 +49,14 @@ type outcome struct {
 // simulate lets n clients each update one row guarded by optimistic
 // concurrency: read the version, write expecting it, and on a conflict
 // wait for the next backoff delay and start over. newDelays returns a
-// fresh backoff schedule per client (nil: retry at once).
-func simulate(n int, net network, newDelays func() func() time.Duration) outcome {
+// fresh backoff schedule per client, given a seed drawn from the network's
+// source (nil: retry at once).
+func simulate(n int, net network, newDelays func(seed uint64) func() time.Duration) outcome {
 	var q queue
 	delays := make([]func() time.Duration, n)
 	for c := range n {
 		if newDelays != nil {
-			delays[c] = newDelays()
+			delays[c] = newDelays(net.r.Uint64() | 1) // a zero seed would mean "unseeded"
 		}
 		heap.Push(&q, event{at: net.delay(), client: c})
 	}

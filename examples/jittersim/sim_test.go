@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +113,31 @@ func TestNiceCeil(t *testing.T) {
 	for _, tt := range []struct{ in, want float64 }{{0, 1}, {0.3, 0.5}, {7, 10}, {12, 20}, {2000, 2000}, {2001, 5000}} {
 		if got := niceCeil(tt.in); got != tt.want {
 			t.Errorf("niceCeil(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestDocumentedResults keeps the table in the package doc true: it reruns
+// the 100-client point with the defaults and compares.
+func TestDocumentedResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates 100 clients 500 times")
+	}
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run([]int{100}, 100, 1)
+	for _, a := range algorithms {
+		m := regexp.MustCompile(`//\t` + a.name + `\s+(\d+)\s+(\S+)\n`).FindSubmatch(src)
+		if m == nil {
+			t.Fatalf("the doc has no row for %q", a.name)
+		}
+		p := res[a.name][0]
+		gotCalls := fmt.Sprintf("%.0f", p.calls)
+		gotTime := fmt.Sprintf("%.1fs", p.time.Seconds())
+		if gotCalls != string(m[1]) || gotTime != string(m[2]) {
+			t.Errorf("%s: the doc says %s calls in %s, the simulation gives %s in %s", a.name, m[1], m[2], gotCalls, gotTime)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seed94f50169/resilience/backoff"
 	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/fusion"
 )
 
@@ -217,7 +218,7 @@ func (a *Agent) Run(ctx context.Context) error {
 // settle records the outcome of one operation: success resets the backoff,
 // an obsolete session is dropped (the loop reconnects at once), and any
 // other error is tracked and followed by the next backoff delay.
-func (a *Agent) settle(ctx context.Context, op string, err error, bo sequence) {
+func (a *Agent) settle(ctx context.Context, op string, err error, bo *backoff.Sequence) {
 	if err == nil {
 		a.mu.Lock()
 		had := a.consecutive

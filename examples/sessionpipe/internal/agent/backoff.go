@@ -1,32 +1,15 @@
 package agent
 
-import "time"
+import "github.com/seed94f50169/resilience/backoff"
 
-// sequence is the stateful backoff the control loop uses.
-type sequence interface {
-	Next() time.Duration
-	Reset()
+// newBackoff returns the control loop's schedule: error_retry_interval,
+// multiplied by backoff_multiplier after each consecutive error, capped at
+// max_backoff_seconds, without jitter (5, 10, 20, 40, 60, 60… s).
+func newBackoff(cfg Config) *backoff.Sequence {
+	return backoff.Policy{
+		Initial:    cfg.ErrorRetryInterval,
+		Multiplier: cfg.BackoffMultiplier,
+		Max:        cfg.MaxBackoff,
+		Jitter:     backoff.NoJitter,
+	}.Sequence()
 }
-
-// TEMPORARY until the backoff package lands.
-type expSeq struct {
-	cfg Config
-	n   int
-}
-
-func newBackoff(cfg Config) sequence { return &expSeq{cfg: cfg} }
-
-func (s *expSeq) Next() time.Duration {
-	d := float64(s.cfg.ErrorRetryInterval)
-	for range s.n {
-		d *= s.cfg.BackoffMultiplier
-		if d > float64(s.cfg.MaxBackoff) {
-			d = float64(s.cfg.MaxBackoff)
-			break
-		}
-	}
-	s.n++
-	return min(time.Duration(d), s.cfg.MaxBackoff)
-}
-
-func (s *expSeq) Reset() { s.n = 0 }
