@@ -1,7 +1,6 @@
 package errtrack
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -117,11 +116,19 @@ func classifyNode(err error, limit int) (int, Class) {
 	if limit <= rankContext {
 		return limit, ""
 	}
-	if is(err, context.Canceled) {
+	switch err {
+	case context.Canceled:
 		return rankContext, Canceled
-	}
-	if is(err, context.DeadlineExceeded) {
+	case context.DeadlineExceeded:
 		return rankContext, Timeout
+	}
+	if e, ok := err.(interface{ Is(error) bool }); ok {
+		if e.Is(context.Canceled) {
+			return rankContext, Canceled
+		}
+		if e.Is(context.DeadlineExceeded) {
+			return rankContext, Timeout
+		}
 	}
 	if limit <= rankNetTimeout {
 		return limit, ""
@@ -170,15 +177,6 @@ func classifyNode(err error, limit int) (int, Class) {
 	return limit, ""
 }
 
-// is reports whether err is target itself or says so through an Is method.
-func is(err, target error) bool {
-	if err == target {
-		return true
-	}
-	x, ok := err.(interface{ Is(error) bool })
-	return ok && x.Is(target)
-}
-
 // statusClass maps an HTTP status code to a class, or "" if it is not an
 // error status.
 func statusClass(code int) Class {
@@ -197,56 +195,126 @@ func statusClass(code int) Class {
 	return ""
 }
 
-// classifyMessage applies the message heuristics, case-insensitively and
-// without allocating: the message is lowered chunk by chunk into a buffer on
-// the stack, the chunks overlapping by the longest keyword.
+// classifyMessage applies the message heuristics in one pass over msg,
+// ignoring ASCII case and without allocating. Most positions start no
+// keyword, so each is first checked against a filter of the keywords' first
+// three bytes; only positions that pass are compared with the keywords.
 func classifyMessage(msg string) Class {
-	const (
-		chunk   = 256
-		overlap = len("too many requests") - 1
-	)
-	var buf [chunk]byte
 	best, class := 4, Unknown
-	for start := 0; start < len(msg); start += chunk - overlap {
-		b := lower(&buf, msg[start:min(start+chunk, len(msg))])
-		if rank, c := messageClass(b); rank < best {
-			best, class = rank, c
+	if len(msg) < 3 { // shorter than any keyword
+		return class
+	}
+	f := keywordFilter()
+	k := byteKey(msg[0])<<5 | byteKey(msg[1])
+	for i := 2; i < len(msg); i++ {
+		k = k<<5 | byteKey(msg[i]) // keys of msg[i-2:i+1] in the low 15 bits
+		if !f.has(k) {
+			continue
 		}
-		if best == 0 || start+chunk >= len(msg) {
-			break
+		if rank, c := keywordAt(msg[i-2:]); rank < best {
+			best, class = rank, c
+			if best == 0 {
+				break
+			}
 		}
 	}
 	return class
 }
 
-// messageClass returns the first heuristic that matches the lowered text b
-// and its rank (0 is first), or rank 4 and Unknown.
-func messageClass(b []byte) (int, Class) {
-	switch {
-	case bytes.Contains(b, []byte("timeout")), bytes.Contains(b, []byte("timed out")),
-		bytes.Contains(b, []byte("deadline")):
-		return 0, Timeout
-	case bytes.Contains(b, []byte("connection")), bytes.Contains(b, []byte("refused")),
-		bytes.Contains(b, []byte("reset")), bytes.Contains(b, []byte("broken pipe")):
-		return 1, Connection
-	case bytes.Contains(b, []byte("429")), bytes.Contains(b, []byte("too many requests")),
-		bytes.Contains(b, []byte("rate limit")):
-		return 2, RateLimit
-	case bytes.Contains(b, []byte("503")), bytes.Contains(b, []byte("unavailable")):
-		return 3, Unavailable
+// keywordPrefixes are the first three bytes of every keyword: the contents
+// of keywordFilter.
+const keywordPrefixes = "tim too dea con ref res rat bro 429 503 una"
+
+// filter is a 1024-bit Bloom filter of three-byte strings, indexed by
+// prefixHash of their byte keys. It has no false negatives; a false positive
+// only costs a comparison.
+type filter [16]uint64
+
+// keywordFilter returns the filter of keywordPrefixes. TestKeywordFilter
+// rebuilds it from keywordPrefixes and checks it.
+func keywordFilter() filter {
+	return filter{
+		3: 0x100000000100, 4: 0x2000, 5: 0x20000000000000, 6: 0x8,
+		11: 0x20000000001000, 12: 0x2000000, 14: 0x800000000, 15: 0x80000200000000,
+	}
+}
+
+// has reports whether the three bytes whose keys are in the low 15 bits of k
+// may be in the filter.
+func (f *filter) has(k uint32) bool {
+	h := prefixHash(k)
+	return f[h>>6&15]>>(h&63)&1 != 0
+}
+
+// prefixHash maps the low 15 bits of k to 10 bits.
+func prefixHash(k uint32) uint32 { return (k & 0x7fff) * 0x9e3779b1 >> 22 }
+
+// byteKey folds a byte to its low 5 bits, the same for both cases of a
+// letter.
+func byteKey(b byte) uint32 { return uint32(b & 31) }
+
+// keywordAt reports the best-ranked keyword that s starts with, ranked 0 for
+// the timeout words to 3 for the unavailable ones, or rank 4 and Unknown.
+func keywordAt(s string) (int, Class) {
+	switch lower(s[0]) {
+	case 't':
+		if hasPrefixFold(s, "timeout") || hasPrefixFold(s, "timed out") {
+			return 0, Timeout
+		}
+		if hasPrefixFold(s, "too many requests") {
+			return 2, RateLimit
+		}
+	case 'd':
+		if hasPrefixFold(s, "deadline") {
+			return 0, Timeout
+		}
+	case 'c':
+		if hasPrefixFold(s, "connection") {
+			return 1, Connection
+		}
+	case 'r':
+		if hasPrefixFold(s, "refused") || hasPrefixFold(s, "reset") {
+			return 1, Connection
+		}
+		if hasPrefixFold(s, "rate limit") {
+			return 2, RateLimit
+		}
+	case 'b':
+		if hasPrefixFold(s, "broken pipe") {
+			return 1, Connection
+		}
+	case '4':
+		if hasPrefixFold(s, "429") {
+			return 2, RateLimit
+		}
+	case '5':
+		if hasPrefixFold(s, "503") {
+			return 3, Unavailable
+		}
+	case 'u':
+		if hasPrefixFold(s, "unavailable") {
+			return 3, Unavailable
+		}
 	}
 	return 4, Unknown
 }
 
-// lower copies s into buf with ASCII letters lowered and returns the copy.
-func lower(buf *[256]byte, s string) []byte {
-	b := buf[:len(s)]
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
+// hasPrefixFold reports whether s starts with the lower-case ASCII word,
+// ignoring ASCII case.
+func hasPrefixFold(s, word string) bool {
+	if len(s) < len(word) {
+		return false
 	}
-	return b
+	for i := 0; i < len(word); i++ {
+		if lower(s[i]) != word[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lower lowers an ASCII letter without a branch.
+func lower(c byte) byte {
+	d := uint32(c - 'A')           // below 26 for 'A'..'Z'
+	return c | byte((d-26)>>31<<5) // set 0x20 when d < 26
 }

@@ -210,6 +210,10 @@ func FuzzClassify(f *testing.F) {
 	f.Add(strings.Repeat("x", 240)+"TOO MANY REQUESTS", 503)
 	f.Add("", -1)
 	f.Add("\xff\xfe timed\x00out", 1<<40)
+	f.Add("RESET", 599)
+	f.Add("x503", 400)
+	f.Add("retry: Timed Out", 200)
+	f.Add("ab", 100)
 	f.Fuzz(func(t *testing.T, msg string, code int) {
 		known := map[errtrack.Class]bool{
 			errtrack.Timeout: true, errtrack.Connection: true, errtrack.RateLimit: true,

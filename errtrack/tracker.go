@@ -2,7 +2,6 @@ package errtrack
 
 import (
 	"fmt"
-	"maps"
 	"sync"
 	"time"
 )
@@ -67,7 +66,7 @@ type Tracker struct {
 	ring   []Record // grows up to size, then wraps
 	next   int      // slot of the next record once the ring is full
 	total  uint64
-	counts map[Class]uint64
+	counts map[Class]*uint64 // one lookup per Track; pointers since a class is new
 }
 
 // New returns a Tracker with the given config. It panics with the message of
@@ -108,15 +107,21 @@ func (t *Tracker) Track(err error) Class {
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.counts == nil {
-		t.counts = make(map[Class]uint64)
+	n := t.counts[class]
+	if n == nil {
+		if len(t.counts) >= MaxClasses-1 && class != Other {
+			class = Other
+			n = t.counts[Other]
+		}
+		if n == nil {
+			if t.counts == nil {
+				t.counts = make(map[Class]*uint64)
+			}
+			n = new(uint64)
+			t.counts[class] = n
+		}
 	}
-	n, known := t.counts[class]
-	if !known && len(t.counts) >= MaxClasses-1 && class != Other {
-		class = Other
-		n = t.counts[Other]
-	}
-	t.counts[class] = n + 1
+	*n++
 	t.total++
 	r := Record{Time: now, Class: class, Err: err}
 	if size := t.size(); len(t.ring) < size {
@@ -144,9 +149,9 @@ func (t *Tracker) ByClass() map[Class]uint64 {
 }
 
 func (t *Tracker) byClass() map[Class]uint64 {
-	m := maps.Clone(t.counts)
-	if m == nil {
-		m = make(map[Class]uint64)
+	m := make(map[Class]uint64, len(t.counts))
+	for c, n := range t.counts {
+		m[c] = *n
 	}
 	return m
 }

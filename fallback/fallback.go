@@ -74,7 +74,7 @@ func Do[T any](ctx context.Context, fn func(context.Context) (T, error), fallbac
 // out of Do so that the success path stays small enough to inline.
 func chain[T any](ctx context.Context, err error, fallbacks []Func[T]) (T, error) {
 	var zero T
-	errs := []error{err}
+	var errs []error // allocated only once a second error arrives
 	for _, f := range fallbacks {
 		if ctx.Err() != nil {
 			break
@@ -84,9 +84,15 @@ func chain[T any](ctx context.Context, err error, fallbacks []Func[T]) (T, error
 			return v, nil
 		}
 		if !same(ferr, err) {
+			if errs == nil {
+				errs = append(make([]error, 0, 2+len(fallbacks)), err)
+			}
 			errs = append(errs, ferr)
 			err = ferr
 		}
+	}
+	if errs == nil {
+		errs = []error{err}
 	}
 	if cerr := ctx.Err(); cerr != nil && !matches(errs, cerr) {
 		errs = append(errs, cerr)

@@ -283,9 +283,10 @@ func TestPanicPropagates(t *testing.T) {
 	t.Fatal("Do returned after a panic")
 }
 
-func TestSuccessDoesNotAllocate(t *testing.T) {
+func TestDoDoesNotAllocate(t *testing.T) {
 	ctx := context.Background()
 	primary := func(context.Context) (int, error) { return 1, nil }
+	failing := func(context.Context) (int, error) { return 0, errPrimary }
 	fbs := []fallback.Func[int]{fallback.Value(2), fallback.Value(3)}
 	tests := []struct {
 		name string
@@ -294,6 +295,7 @@ func TestSuccessDoesNotAllocate(t *testing.T) {
 		{"prebuilt fallbacks", func() { _, _ = fallback.Do(ctx, primary, fbs...) }},
 		{"inline Value", func() { _, _ = fallback.Do(ctx, primary, fallback.Value(2)) }},
 		{"no fallbacks", func() { _, _ = fallback.Do(ctx, primary) }},
+		{"first fallback answers", func() { _, _ = fallback.Do(ctx, failing, fbs...) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
