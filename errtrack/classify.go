@@ -88,7 +88,7 @@ type walker struct {
 func (w *walker) walk(err error) {
 	for err != nil && w.rank > rankOwn && w.nodes < maxNodes {
 		w.nodes++
-		if rank, class := classifyNode(err, w.rank); rank < w.rank {
+		if rank, class := classifyNode(err); rank < w.rank {
 			w.rank, w.class = rank, class
 		}
 		switch u := err.(type) {
@@ -105,16 +105,13 @@ func (w *walker) walk(err error) {
 	}
 }
 
-// classifyNode returns the best rule ranked below limit that err itself
-// matches, ignoring what it wraps.
-func classifyNode(err error, limit int) (int, Class) {
+// classifyNode returns the first rule that err itself matches, ignoring what
+// it wraps, or rankMessage.
+func classifyNode(err error) (int, Class) {
 	if e, ok := err.(interface{ ErrorClass() string }); ok {
 		if c := e.ErrorClass(); c != "" {
 			return rankOwn, Class(c)
 		}
-	}
-	if limit <= rankContext {
-		return limit, ""
 	}
 	switch err {
 	case context.Canceled:
@@ -130,14 +127,8 @@ func classifyNode(err error, limit int) (int, Class) {
 			return rankContext, Timeout
 		}
 	}
-	if limit <= rankNetTimeout {
-		return limit, ""
-	}
 	if e, ok := err.(interface{ Timeout() bool }); ok && e.Timeout() {
 		return rankNetTimeout, Timeout
-	}
-	if limit <= rankSyscall {
-		return limit, ""
 	}
 	if errno, ok := err.(syscall.Errno); ok {
 		switch errno {
@@ -147,34 +138,22 @@ func classifyNode(err error, limit int) (int, Class) {
 			return rankSyscall, Connection
 		}
 	}
-	if limit <= rankNetwork {
-		return limit, ""
-	}
 	switch err.(type) {
 	case *net.OpError, *net.DNSError:
 		return rankNetwork, Connection
 	}
-	if limit <= rankEOF {
-		return limit, ""
-	}
 	if err == io.ErrUnexpectedEOF {
 		return rankEOF, Connection
-	}
-	if limit <= rankStatus {
-		return limit, ""
 	}
 	if e, ok := err.(interface{ StatusCode() int }); ok {
 		if c := statusClass(e.StatusCode()); c != "" {
 			return rankStatus, c
 		}
 	}
-	if limit <= rankURL {
-		return limit, ""
-	}
 	if _, ok := err.(*url.Error); ok {
 		return rankURL, Connection
 	}
-	return limit, ""
+	return rankMessage, ""
 }
 
 // statusClass maps an HTTP status code to a class, or "" if it is not an
@@ -313,8 +292,10 @@ func hasPrefixFold(s, word string) bool {
 	return true
 }
 
-// lower lowers an ASCII letter without a branch.
+// lower lowers an ASCII letter.
 func lower(c byte) byte {
-	d := uint32(c - 'A')           // below 26 for 'A'..'Z'
-	return c | byte((d-26)>>31<<5) // set 0x20 when d < 26
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

@@ -46,8 +46,8 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() []error { return e.Errs }
 
 // Do calls fn and, if it fails, each fallback in turn until one succeeds.
-// The first success wins and its value is returned with a nil error; a
-// success of fn itself costs nothing beyond the call.
+// The first success wins and its value is returned with a nil error. When
+// fn succeeds, Do adds no allocation and a few nanoseconds to the call.
 //
 // Each fallback receives the error of the step before it. When every step
 // fails, Do returns the zero T and an error that matches every error of the
