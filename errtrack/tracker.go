@@ -66,7 +66,9 @@ type Tracker struct {
 	ring   []Record // grows up to size, then wraps
 	next   int      // slot of the next record once the ring is full
 	total  uint64
-	counts map[Class]*uint64 // one lookup per Track; pointers since a class is new
+	counts map[Class]*uint64 // pointers: one lookup per Track at most
+	last   Class             // the class Track counted last; errors come in runs
+	lastN  *uint64           // its counter, or nil
 }
 
 // New returns a Tracker with the given config. It panics with the message of
@@ -107,7 +109,10 @@ func (t *Tracker) Track(err error) Class {
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := t.counts[class]
+	n := t.lastN
+	if class != t.last {
+		n = t.counts[class]
+	}
 	if n == nil {
 		if len(t.counts) >= MaxClasses-1 && class != Other {
 			class = Other
@@ -121,6 +126,7 @@ func (t *Tracker) Track(err error) Class {
 			t.counts[class] = n
 		}
 	}
+	t.last, t.lastN = class, n
 	*n++
 	t.total++
 	r := Record{Time: now, Class: class, Err: err}
@@ -203,4 +209,5 @@ func (t *Tracker) Reset() {
 	t.next = 0
 	t.total = 0
 	clear(t.counts)
+	t.last, t.lastN = "", nil
 }
