@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"syscall"
 )
 
@@ -174,67 +175,73 @@ func statusClass(code int) Class {
 	return ""
 }
 
-// classifyMessage applies the message heuristics in one pass over msg,
-// ignoring ASCII case and without allocating. Most positions start no
-// keyword, so each is first checked against a filter of the keywords' first
-// three bytes; only positions that pass are compared with the keywords.
+// classifyMessage applies the message heuristics to msg, ignoring ASCII case
+// and without allocating.
+//
+// The digit keywords are found with strings.Contains. For the others, which
+// are at least five bytes long, only every third position is examined: any
+// keyword has one of its first three three-byte groups there. A Bloom filter
+// of those groups (keywordFilter) lets most positions go by; where it
+// matches, the keywords are compared at the two positions before and at the
+// position itself.
 func classifyMessage(msg string) Class {
 	best, class := 4, Unknown
-	if len(msg) < 3 { // shorter than any keyword
-		return class
+	if strings.Contains(msg, "429") {
+		best, class = 2, RateLimit
+	} else if strings.Contains(msg, "503") {
+		best, class = 3, Unavailable
 	}
 	f := keywordFilter()
-	k := byteKey(msg[0])<<5 | byteKey(msg[1])
-	for i := 2; i < len(msg); i++ {
-		k = k<<5 | byteKey(msg[i]) // keys of msg[i-2:i+1] in the low 15 bits
-		if !f.has(k) {
+	for i := 0; i+2 < len(msg) && best > 0; i += 3 {
+		if !f.has(byteKey(msg[i])<<10 | byteKey(msg[i+1])<<5 | byteKey(msg[i+2])) {
 			continue
 		}
-		if rank, c := keywordAt(msg[i-2:]); rank < best {
-			best, class = rank, c
-			if best == 0 {
-				break
+		for p := max(i-2, 0); p <= i; p++ {
+			if rank, c := keywordAt(msg[p:]); rank < best {
+				best, class = rank, c
 			}
 		}
 	}
 	return class
 }
 
-// keywordPrefixes are the first three bytes of every keyword: the contents
-// of keywordFilter.
-const keywordPrefixes = "tim too dea con ref res rat bro 429 503 una"
-
-// filter is a 1024-bit Bloom filter of three-byte strings, indexed by
+// filter is a 1024-bit Bloom filter of three-byte groups, indexed by
 // prefixHash of their byte keys. It has no false negatives; a false positive
 // only costs a comparison.
 type filter [16]uint64
 
-// keywordFilter returns the filter of keywordPrefixes. TestKeywordFilter
-// rebuilds it from keywordPrefixes and checks it.
+// keywordFilter returns the filter of the three-byte groups at offsets 0, 1
+// and 2 of every keyword that keywordAt knows. TestKeywordFilter rebuilds it
+// from the keywords and checks it.
 func keywordFilter() filter {
 	return filter{
-		3: 0x100000000100, 4: 0x2000, 5: 0x20000000000000, 6: 0x8,
-		11: 0x20000000001000, 12: 0x2000000, 14: 0x800000000, 15: 0x80000200000000,
+		0: 0x400002000000000, 1: 0x80000000000, 3: 0x100400000102, 4: 0x3000,
+		5: 0x20000000000000, 6: 0x4000000010000, 7: 0x4000000000000000, 8: 0x400000200,
+		9: 0x240000, 10: 0x400008002, 11: 0x20000010001000, 14: 0x800000000,
+		15: 0x280004200000000,
 	}
 }
 
-// has reports whether the three bytes whose keys are in the low 15 bits of k
-// may be in the filter.
+// has reports whether the group whose byte keys are k may be in the filter.
 func (f *filter) has(k uint32) bool {
 	h := prefixHash(k)
 	return f[h>>6&15]>>(h&63)&1 != 0
 }
 
-// prefixHash maps the low 15 bits of k to 10 bits.
+// prefixHash maps a group's 15 bits of byte keys to 10 bits.
 func prefixHash(k uint32) uint32 { return (k & 0x7fff) * 0x9e3779b1 >> 22 }
 
 // byteKey folds a byte to its low 5 bits, the same for both cases of a
 // letter.
 func byteKey(b byte) uint32 { return uint32(b & 31) }
 
-// keywordAt reports the best-ranked keyword that s starts with, ranked 0 for
-// the timeout words to 3 for the unavailable ones, or rank 4 and Unknown.
+// keywordAt reports the best-ranked keyword other than the digit ones that s
+// starts with: rank 0 for the timeout words to 3 for the unavailable ones, or
+// rank 4 and Unknown.
 func keywordAt(s string) (int, Class) {
+	if s == "" {
+		return 4, Unknown
+	}
 	switch lower(s[0]) {
 	case 't':
 		if hasPrefixFold(s, "timeout") || hasPrefixFold(s, "timed out") {
@@ -261,14 +268,6 @@ func keywordAt(s string) (int, Class) {
 	case 'b':
 		if hasPrefixFold(s, "broken pipe") {
 			return 1, Connection
-		}
-	case '4':
-		if hasPrefixFold(s, "429") {
-			return 2, RateLimit
-		}
-	case '5':
-		if hasPrefixFold(s, "503") {
-			return 3, Unavailable
 		}
 	case 'u':
 		if hasPrefixFold(s, "unavailable") {
