@@ -44,7 +44,10 @@
 // message heuristics of rule 9 are a last resort for errors that lost their
 // type, such as text from another process. A *url.Error (rule 8) ranks below
 // the status rule because http.Client wraps every error of a RoundTripper in
-// one, a status error included. The walk visits at most 64 errors of a tree.
+// one, a status error included. The walk follows Unwrap() error and
+// Unwrap() []error, honours Is methods for the context errors, does not call
+// As methods, and visits at most 64 errors of a tree. The message is the
+// Error() text of err itself, which includes the text of what it wraps.
 //
 // An error that knows its class says so with a method:
 //

@@ -107,11 +107,11 @@ func (c *Cache[T]) Put(key string, v T) {
 	if c.entries == nil {
 		c.entries = make(map[string]*entry[T])
 	}
-	max := c.cfg.MaxKeys
-	if max == 0 {
-		max = DefaultMaxKeys
+	limit := c.cfg.MaxKeys
+	if limit == 0 {
+		limit = DefaultMaxKeys
 	}
-	if len(c.entries) >= max {
+	if len(c.entries) >= limit {
 		c.remove(c.tail)
 	}
 	e := &entry[T]{key: key, val: v, at: now}

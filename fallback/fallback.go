@@ -71,7 +71,7 @@ func Do[T any](ctx context.Context, fn func(context.Context) (T, error), fallbac
 }
 
 // chain runs the fallbacks after the operation failed with err. It is kept
-// out of Do so that the success path stays small enough to inline.
+// out of Do so that the success path stays short.
 func chain[T any](ctx context.Context, err error, fallbacks []Func[T]) (T, error) {
 	var zero T
 	var errs []error // allocated only once a second error arrives
