@@ -42,9 +42,12 @@ func (c Config) Validate() error {
 
 // Record is one tracked error.
 type Record struct {
-	Time  time.Time // when it was tracked
-	Class Class     // its class, as Track returned it
-	Err   error     // the error itself
+	// Time is when the error was tracked, read from the monotonic clock:
+	// the wall time of the Tracker's first Track plus the time elapsed
+	// since, so it does not follow later steps of the wall clock.
+	Time  time.Time
+	Class Class // its class, as Track returned it
+	Err   error // the error itself
 }
 
 // Stats is a consistent snapshot of a Tracker.
@@ -63,8 +66,9 @@ type Tracker struct {
 	cfg Config
 
 	mu     sync.Mutex
-	ring   []Record // grows up to size, then wraps
-	next   int      // slot of the next record once the ring is full
+	epoch  time.Time // of the first Track; entries hold the time since
+	ring   []entry   // grows up to size, then wraps
+	next   int       // slot of the next record once the ring is full
 	total  uint64
 	counts map[Class]*uint64 // pointers: one lookup per Track at most
 	last   Class             // the class Track counted last; errors come in runs
@@ -80,6 +84,23 @@ func New(cfg Config) *Tracker {
 	return &Tracker{cfg: cfg}
 }
 
+// entry is a Record as the ring holds it.
+type entry struct {
+	at    time.Duration // since epoch
+	class Class
+	err   error
+}
+
+// elapsed returns the time since the epoch, setting the epoch on first use.
+// Reading only the monotonic clock costs about half of time.Now. It requires
+// t.mu to be held.
+func (t *Tracker) elapsed() time.Duration {
+	if t.epoch.IsZero() {
+		t.epoch = time.Now()
+	}
+	return time.Since(t.epoch)
+}
+
 func (t *Tracker) size() int {
 	switch {
 	case t.cfg.Size <= 0:
@@ -93,7 +114,8 @@ func (t *Tracker) size() int {
 // Track classifies err, counts it and records it in the ring buffer, and
 // returns the class it was counted under (Other if the class limit was
 // reached). A nil err is ignored and Track returns "". Classification runs
-// before the tracker's lock is taken.
+// before the tracker's lock is taken; the clock is read under it, so the
+// records are in time order.
 func (t *Tracker) Track(err error) Class {
 	if err == nil {
 		return ""
@@ -105,8 +127,6 @@ func (t *Tracker) Track(err error) Class {
 	if class == "" {
 		class = Classify(err)
 	}
-	now := time.Now()
-
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := t.lastN
@@ -129,11 +149,11 @@ func (t *Tracker) Track(err error) Class {
 	t.last, t.lastN = class, n
 	*n++
 	t.total++
-	r := Record{Time: now, Class: class, Err: err}
+	e := entry{at: t.elapsed(), class: class, err: err}
 	if size := t.size(); len(t.ring) < size {
-		t.ring = append(t.ring, r)
+		t.ring = append(t.ring, e)
 	} else {
-		t.ring[t.next] = r
+		t.ring[t.next] = e
 		t.next = (t.next + 1) % size
 	}
 	return class
@@ -176,8 +196,12 @@ func (t *Tracker) Recent() []Record {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]Record, 0, len(t.ring))
-	out = append(out, t.ring[t.next:]...)
-	return append(out, t.ring[:t.next]...)
+	for _, part := range [][]entry{t.ring[t.next:], t.ring[:t.next]} {
+		for _, e := range part {
+			out = append(out, Record{Time: t.epoch.Add(e.at), Class: e.class, Err: e.err})
+		}
+	}
+	return out
 }
 
 // Since counts, by class, the buffered errors tracked less than d ago: "the
@@ -189,12 +213,12 @@ func (t *Tracker) Since(d time.Duration) map[Class]uint64 {
 	if d <= 0 {
 		return m
 	}
-	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i := range t.ring {
-		if now.Sub(t.ring[i].Time) < d {
-			m[t.ring[i].Class]++
+	now := t.elapsed()
+	for _, e := range t.ring {
+		if now-e.at < d {
+			m[e.class]++
 		}
 	}
 	return m
