@@ -178,7 +178,7 @@ func statusClass(code int) Class {
 // classifyMessage applies the message heuristics to msg, ignoring ASCII case
 // and without allocating.
 //
-// The digit keywords are found with strings.Contains. For the others, which
+// The digit keywords are found with containsDigits. For the others, which
 // are at least five bytes long, only every third position is examined: any
 // keyword has one of its first three three-byte groups there. A Bloom filter
 // of those groups (keywordFilter) lets most positions go by; where it
@@ -186,9 +186,9 @@ func statusClass(code int) Class {
 // position itself.
 func classifyMessage(msg string) Class {
 	best, class := 4, Unknown
-	if strings.Contains(msg, "429") {
+	if containsDigits(msg, "429") {
 		best, class = 2, RateLimit
-	} else if strings.Contains(msg, "503") {
+	} else if containsDigits(msg, "503") {
 		best, class = 3, Unavailable
 	}
 	f := keywordFilter()
@@ -203,6 +203,21 @@ func classifyMessage(msg string) Class {
 		}
 	}
 	return class
+}
+
+// containsDigits is strings.Contains for a short keyword whose first byte is
+// rare in messages, as digits are: it looks for that byte alone first.
+func containsDigits(s, keyword string) bool {
+	for {
+		i := strings.IndexByte(s, keyword[0])
+		if i < 0 {
+			return false
+		}
+		if strings.HasPrefix(s[i:], keyword) {
+			return true
+		}
+		s = s[i+1:]
+	}
 }
 
 // filter is a 1024-bit Bloom filter of three-byte groups, indexed by
