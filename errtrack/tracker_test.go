@@ -268,6 +268,12 @@ func TestConcurrentTrack(t *testing.T) {
 	if sum != s.Total {
 		t.Errorf("sum of ByClass %d != Total %d", sum, s.Total)
 	}
+	recent := tr.Recent()
+	for i := 1; i < len(recent); i++ {
+		if recent[i].Time.Before(recent[i-1].Time) {
+			t.Fatalf("Recent is not in time order at %d: %v before %v", i, recent[i].Time, recent[i-1].Time)
+		}
+	}
 }
 
 func TestTrackDoesNotAllocate(t *testing.T) {
