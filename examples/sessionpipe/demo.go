@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/agent"
 	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/fusion"
 )
@@ -263,19 +264,12 @@ func report(w io.Writer, v verdict, agents []*demoAgent, tl *timeline) {
 	fmt.Fprintf(w, "\nsummary after %v of story time\n", tl.story(time.Since(tl.start)))
 	for _, d := range agents {
 		st := d.Status()
-		var classes []string
-		for _, c := range slices.Sorted(maps.Keys(st.ErrorsByClass)) {
-			classes = append(classes, fmt.Sprintf("%s=%d", c, st.ErrorsByClass[c]))
-		}
-		if len(classes) == 0 {
-			classes = []string{"none"}
-		}
 		breaker := st.Breaker
 		if breaker == "" {
 			breaker = "n/a"
 		}
 		fmt.Fprintf(w, "  %s: %d sessions, %d heartbeats sent, %d skipped, %d backpressure waits, breaker %s\n      errors by class: %s\n",
-			st.Agent, st.Sessions, st.Heartbeats, st.SkippedHeartbeats, st.BackpressureWaits, breaker, strings.Join(classes, " "))
+			st.Agent, st.Sessions, st.Heartbeats, st.SkippedHeartbeats, st.BackpressureWaits, breaker, classes(st.ErrorsByClass))
 	}
 	fmt.Fprintf(w, "\nverdict: produced %d, acknowledged %d, lost %d; view: %d keys, %d not at their newest version\n",
 		v.Produced, v.Acked, v.Lost, v.Keys, v.Mismatched)
@@ -284,4 +278,16 @@ func report(w io.Writer, v verdict, agents []*demoAgent, tl *timeline) {
 	} else {
 		fmt.Fprintln(w, "FAIL: events were lost or the view is wrong")
 	}
+}
+
+// classes formats counts by class, sorted: "a=1 b=2", or "none".
+func classes(m map[errtrack.Class]uint64) string {
+	var out []string
+	for _, c := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, fmt.Sprintf("%s=%d", c, m[c]))
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, " ")
 }

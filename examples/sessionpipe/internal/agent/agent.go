@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seed94f50169/resilience/backoff"
+	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/fusion"
 )
 
@@ -53,10 +54,10 @@ type Event struct {
 	Op        string // the failed operation, for Failed: "create session", "heartbeat", "push", "audit"
 	SessionID string
 	Role      fusion.Role
-	N         int           // events pushed, view entries audited, consecutive errors
-	Err       error         // for Failed
-	Class     string        // error class, for Failed
-	Delay     time.Duration // backoff before the next try, for Failed
+	N         int            // events pushed, view entries audited, consecutive errors
+	Err       error          // for Failed
+	Class     errtrack.Class // error class, for Failed
+	Delay     time.Duration  // backoff before the next try, for Failed
 }
 
 // Status is a snapshot of an agent.
@@ -66,9 +67,9 @@ type Status struct {
 	SessionID         string
 	Role              fusion.Role
 	ConsecutiveErrors int
-	Breaker           string            // "" without Config.BreakerState
-	ErrorsByClass     map[string]uint64 // every failed operation, by class
-	Spooled           int               // events waiting for an ack
+	Breaker           string                    // "" without Config.BreakerState
+	ErrorsByClass     map[errtrack.Class]uint64 // every failed operation, by class
+	Spooled           int                       // events waiting for an ack
 	Submitted         uint64
 	Acked             uint64
 	Sessions          int    // sessions created so far
@@ -84,7 +85,7 @@ type Agent struct {
 	cfg     Config
 	client  *http.Client
 	spool   *spool
-	tracker *tracker
+	tracker *errtrack.Tracker
 	due     chan struct{} // closed: always ready
 
 	mu          sync.Mutex
@@ -115,7 +116,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg:     cfg,
 		client:  &http.Client{Transport: cfg.Transport},
 		spool:   newSpool(cfg.SpoolSize),
-		tracker: newTracker(),
+		tracker: errtrack.New(errtrack.Config{}),
 		state:   Connecting,
 		due:     due,
 	}, nil
@@ -156,7 +157,7 @@ func (a *Agent) Status() Status {
 	if a.cfg.BreakerState != nil {
 		st.Breaker = a.cfg.BreakerState()
 	}
-	st.ErrorsByClass = a.tracker.byClass()
+	st.ErrorsByClass = a.tracker.ByClass()
 	st.Spooled = a.spool.len()
 	st.BackpressureWaits = a.spool.backpressureWaits()
 	return st
@@ -241,7 +242,7 @@ func (a *Agent) settle(ctx context.Context, op string, err error, bo *backoff.Se
 		a.emit(Event{Kind: Obsolete, SessionID: obs.SessionID, Err: err})
 		return
 	}
-	class := a.tracker.track(err)
+	class := a.tracker.Track(err)
 	delay := bo.Next()
 	a.mu.Lock()
 	a.consecutive++
