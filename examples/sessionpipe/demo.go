@@ -96,7 +96,7 @@ func runDemo(ctx context.Context, w io.Writer, scale float64) (verdict, error) {
 	start := func(i int) (*demoAgent, error) {
 		name := fmt.Sprintf("a%d", i+1)
 		stack := newClientStack(scale, func(from, to string) {
-			tl.printf(name, "breaker %s -> %s", from, to)
+			tl.printf(name, "breaker %s -> %s%s", from, to, breakerNote(from, to))
 		})
 		a, err := agent.New(agent.Config{
 			Fusion: url, PipeID: pipeID, AgentID: name,
@@ -290,4 +290,19 @@ func classes(m map[errtrack.Class]uint64) string {
 		return "none"
 	}
 	return strings.Join(out, " ")
+}
+
+// breakerNote explains a breaker transition for the timeline.
+func breakerNote(from, to string) string {
+	switch from + ">" + to {
+	case "closed>open":
+		return ": 5 failures in a row; calls now fail fast"
+	case "open>half-open":
+		return ": 60s passed, one probe may go through"
+	case "half-open>open":
+		return ": the probe failed"
+	case "half-open>closed":
+		return ": the probes succeeded"
+	}
+	return ""
 }
