@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed94f50169/resilience/backoff"
@@ -82,11 +82,12 @@ type Status struct {
 // events submitted to it, in order, until each is acknowledged. Create it
 // with [New], feed it with [Agent.Submit] and drive it with [Agent.Run].
 type Agent struct {
-	cfg     Config
-	client  *http.Client
-	spool   *spool
-	tracker *errtrack.Tracker
-	due     chan struct{} // closed: always ready
+	cfg      Config
+	client   *http.Client
+	spool    *spool
+	tracker  *errtrack.Tracker
+	due      chan struct{} // closed: always ready
+	requests atomic.Uint64 // numbers Idempotency-Keys
 
 	mu          sync.Mutex
 	state       State
@@ -406,12 +407,11 @@ func (a *Agent) do(ctx context.Context, op, method, path, sessionID string, in, 
 		return fmt.Errorf("agent: %s: %w", op, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if op == "push" || op == "heartbeat" {
-		// Arbitration makes re-delivery harmless, and a heartbeat is
-		// naturally idempotent.
-		h := fnv.New64a()
-		h.Write(payload)
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("%s-%s-%x", a.cfg.AgentID, op, h.Sum64()))
+	if sessionID != "" {
+		// Pushes and heartbeats: arbitration makes re-delivery harmless,
+		// and a heartbeat is naturally idempotent. The transport resends
+		// the same request, so its attempts share the key.
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("%s-%s-%d", sessionID, op, a.requests.Add(1)))
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {

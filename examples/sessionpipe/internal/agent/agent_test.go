@@ -393,3 +393,48 @@ func TestFollowerAuditTickDoesNotResetBackoff(t *testing.T) {
 		}
 	})
 }
+
+// keyRecorder records the Idempotency-Key of every request by operation.
+type keyRecorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	keys map[string][]string
+}
+
+func (k *keyRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	path := strings.TrimSuffix(req.URL.Path, "/")
+	op := path[strings.LastIndex(path, "/")+1:]
+	k.mu.Lock()
+	k.keys[op] = append(k.keys[op], req.Header.Get("Idempotency-Key"))
+	k.mu.Unlock()
+	return k.next.RoundTrip(req)
+}
+
+func TestOnlyRepeatableRequestsCarryAnIdempotencyKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := fusion.New(fusion.Config{})
+		defer srv.Close()
+		rec := &keyRecorder{next: inMemory{srv}, keys: map[string][]string{}}
+		a, _, stop := start(t, srv, "a1", func(c *Config) { c.Transport = rec })
+		a.Submit(context.Background(), fusion.Event{Key: "/a", Mtime: 1, Seq: 1})
+		time.Sleep(25 * time.Second)
+		stop()
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if keys := rec.keys["sessions"]; len(keys) != 1 || keys[0] != "" {
+			t.Errorf("session creation keys %q, want one request without a key", keys)
+		}
+		seen := map[string]bool{}
+		for _, op := range []string{"events", "heartbeat"} {
+			if len(rec.keys[op]) == 0 {
+				t.Fatalf("no %s request", op)
+			}
+			for _, k := range rec.keys[op] {
+				if k == "" || seen[k] {
+					t.Errorf("%s key %q: want a unique key per request", op, k)
+				}
+				seen[k] = true
+			}
+		}
+	})
+}
