@@ -88,11 +88,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel := context.WithTimeoutCause(req.Context(), h.limit, te)
 		defer cancel()
 		req = req.WithContext(ctx)
+		tw.ctx, tw.te = ctx, te
 		tw.h = w.Header().Clone()
 		if tw.h == nil {
 			tw.h = make(http.Header)
 		}
-		timer := time.AfterFunc(h.limit, func() { tw.timeout(te) })
+		timer := time.AfterFunc(h.limit, tw.timeout)
 		defer timer.Stop()
 	}
 	defer func() {
@@ -129,12 +130,15 @@ func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 // When a deadline is set, h is next's own header map, copied to w when the
 // response starts, and mu orders next's writes and the timeout response.
 type timeoutWriter struct {
-	w        http.ResponseWriter
-	h        http.Header // nil without a deadline: next uses w.Header()
+	w   http.ResponseWriter
+	h   http.Header     // nil without a deadline: next uses w.Header()
+	ctx context.Context // next's context, with the deadline
+	te  error           // the deadline's cause
+
 	mu       sync.Mutex
-	code     int   // status written, 0 until the response starts
-	timedOut error // the deadline's error, once the timeout response is sent
-	done     bool  // next has returned
+	code     int  // status written, 0 until the response starts
+	timedOut bool // the timeout response was sent
+	done     bool // next has returned
 }
 
 // Header returns the header map next writes to.
@@ -149,7 +153,8 @@ func (tw *timeoutWriter) Header() http.Header {
 func (tw *timeoutWriter) WriteHeader(code int) {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
-	if tw.timedOut == nil && tw.code == 0 {
+	tw.expire()
+	if !tw.timedOut && tw.code == 0 {
 		tw.writeHeader(code)
 	}
 }
@@ -174,7 +179,8 @@ func (tw *timeoutWriter) writeHeader(code int) {
 func (tw *timeoutWriter) Write(b []byte) (int, error) {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
-	if tw.timedOut != nil {
+	tw.expire()
+	if tw.timedOut {
 		return 0, http.ErrHandlerTimeout
 	}
 	if tw.code == 0 {
@@ -187,7 +193,8 @@ func (tw *timeoutWriter) Write(b []byte) (int, error) {
 func (tw *timeoutWriter) Flush() {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
-	if tw.timedOut != nil {
+	tw.expire()
+	if tw.timedOut {
 		return
 	}
 	if tw.code == 0 {
@@ -201,15 +208,21 @@ func (tw *timeoutWriter) Flush() {
 // Unwrap returns the underlying writer, for http.ResponseController.
 func (tw *timeoutWriter) Unwrap() http.ResponseWriter { return tw.w }
 
-// timeout runs when the deadline passes: it answers 503 unless the response
-// has started or next has returned.
-func (tw *timeoutWriter) timeout(err error) {
+// timeout runs when the deadline passes.
+func (tw *timeoutWriter) timeout() {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
-	if tw.done || tw.code != 0 {
+	tw.expire()
+}
+
+// expire answers 503 if the deadline has passed, next has written nothing
+// and has not returned. Every write checks it first, so a write racing the
+// timer cannot slip in after the deadline. It requires tw.mu.
+func (tw *timeoutWriter) expire() {
+	if tw.te == nil || tw.done || tw.timedOut || tw.code != 0 || context.Cause(tw.ctx) != tw.te {
 		return
 	}
-	tw.timedOut = err
+	tw.timedOut = true
 	h := tw.w.Header()
 	clear(h)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -224,13 +237,16 @@ func (tw *timeoutWriter) timeout(err error) {
 func (tw *timeoutWriter) finish(p any, isFailure func(int) bool) (failure error, abort bool) {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
+	if p == nil {
+		tw.expire() // a handler that returns silently after its deadline timed out
+	}
 	tw.done = true
 	switch {
 	case p == http.ErrAbortHandler:
 		return &PanicError{Value: p}, false
 	case p != nil:
 		switch {
-		case tw.timedOut != nil: // the timeout response is complete
+		case tw.timedOut: // the timeout response is complete
 		case tw.code != 0:
 			abort = true
 		default:
@@ -239,8 +255,8 @@ func (tw *timeoutWriter) finish(p any, isFailure func(int) bool) (failure error,
 			http.Error(tw.w, http.StatusText(tw.code), tw.code)
 		}
 		return &PanicError{Value: p, Stack: debug.Stack()}, abort
-	case tw.timedOut != nil:
-		return tw.timedOut, false
+	case tw.timedOut:
+		return tw.te, false
 	case tw.code != 0 && isFailure(tw.code):
 		return &StatusError{Code: tw.code}, false
 	}
