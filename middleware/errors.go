@@ -77,6 +77,9 @@ func (e *PanicError) Error() string { return fmt.Sprintf("%v: %v", ErrPanic, e.V
 // Is reports whether target is ErrPanic.
 func (e *PanicError) Is(target error) bool { return target == ErrPanic }
 
+// ErrorClass returns "panic".
+func (e *PanicError) ErrorClass() string { return "panic" }
+
 // Unwrap returns the panic value if it is an error, else nil.
 func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)

@@ -112,6 +112,9 @@ func TestPanicError(t *testing.T) {
 	if !errors.Is(err, ErrPanic) || !errors.Is(err, cause) {
 		t.Errorf("%v should match ErrPanic and its cause", err)
 	}
+	if errtrack.Classify(err) != "panic" {
+		t.Errorf("class %q, want panic", errtrack.Classify(err))
+	}
 	if err := error(&PanicError{Value: 42}); !errors.Is(err, ErrPanic) || err.Error() != "middleware: handler panicked: 42" {
 		t.Errorf("got %q", err)
 	}
