@@ -1,0 +1,196 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	fsbulkhead "github.com/failsafe-go/failsafe-go/bulkhead"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
+	fstimeout "github.com/failsafe-go/failsafe-go/timeout"
+
+	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/bulkhead"
+	"github.com/seed94f50169/resilience/middleware"
+	"github.com/seed94f50169/resilience/retry"
+)
+
+// The same stack in each library, outermost first: retry (3 attempts),
+// circuit breaker (library defaults), bulkhead (room for every benchmark
+// goroutine), timeout (1s per attempt), around an operation that succeeds.
+
+func newRecovery() *middleware.Recovery {
+	return &middleware.Recovery{
+		Retry:    &retry.Policy{MaxAttempts: 3},
+		Breaker:  breaker.New(breaker.Config{}),
+		Bulkhead: bulkhead.New(bulkhead.Config{MaxConcurrent: 1024}),
+		Timeout:  time.Second,
+	}
+}
+
+func newFailsafe[R any]() []failsafe.Policy[R] {
+	return []failsafe.Policy[R]{
+		retrypolicy.NewBuilder[R]().WithMaxAttempts(3).Build(),
+		circuitbreaker.NewWithDefaults[R](),
+		fsbulkhead.New[R](1024),
+		fstimeout.New[R](time.Second),
+	}
+}
+
+func succeed(ctx context.Context) (int, error) { return 1, ctx.Err() }
+
+func BenchmarkMiddlewareDo(b *testing.B) {
+	ctx := context.Background()
+	b.Run("resilience", func(b *testing.B) {
+		r := newRecovery()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := middleware.Do(ctx, r, succeed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("failsafe-go", func(b *testing.B) {
+		ex := failsafe.With(newFailsafe[int]()...).WithContext(ctx)
+		fn := func(e failsafe.Execution[int]) (int, error) { return succeed(e.Context()) }
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ex.GetWithExecution(fn); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkMiddlewareDoParallel(b *testing.B) {
+	ctx := context.Background()
+	b.Run("resilience", func(b *testing.B) {
+		r := newRecovery()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := middleware.Do(ctx, r, succeed); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("failsafe-go", func(b *testing.B) {
+		ex := failsafe.With(newFailsafe[int]()...).WithContext(ctx)
+		fn := func(e failsafe.Execution[int]) (int, error) { return succeed(e.Context()) }
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := ex.GetWithExecution(fn); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// transports returns the round trippers compared on a loopback GET, each
+// over its own http.Transport: bare, and resilience's Transport with the
+// full stack. (failsafe-go's failsafehttp adapter is left out: its imports
+// would add dependencies to this module.)
+func transports() []struct {
+	name string
+	rt   func(*http.Transport) http.RoundTripper
+} {
+	return []struct {
+		name string
+		rt   func(*http.Transport) http.RoundTripper
+	}{
+		{"bare", func(t *http.Transport) http.RoundTripper { return t }},
+		{"resilience", func(t *http.Transport) http.RoundTripper { return newRecovery().Transport(t) }},
+	}
+}
+
+func loopback(b *testing.B) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+func get(b *testing.B, c *http.Client, url string) {
+	resp, err := c.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatal(resp.Status)
+	}
+}
+
+func BenchmarkMiddlewareTransport(b *testing.B) {
+	srv := loopback(b)
+	for _, tt := range transports() {
+		b.Run(tt.name, func(b *testing.B) {
+			base := &http.Transport{}
+			defer base.CloseIdleConnections()
+			c := &http.Client{Transport: tt.rt(base)}
+			b.ReportAllocs()
+			for b.Loop() {
+				get(b, c, srv.URL)
+			}
+		})
+	}
+}
+
+func BenchmarkMiddlewareTransportParallel(b *testing.B) {
+	srv := loopback(b)
+	for _, tt := range transports() {
+		b.Run(tt.name, func(b *testing.B) {
+			base := &http.Transport{MaxIdleConnsPerHost: 64}
+			defer base.CloseIdleConnections()
+			c := &http.Client{Transport: tt.rt(base)}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					get(b, c, srv.URL)
+				}
+			})
+		})
+	}
+}
+
+// cannedTransport answers every request at once with a small 200, so the
+// benchmark below measures what the middleware itself costs per request.
+type cannedTransport struct{}
+
+func (cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+}
+
+func BenchmarkMiddlewareTransportOverhead(b *testing.B) {
+	req, _ := http.NewRequest("GET", "http://backend.local/", nil)
+	for _, tt := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"bare", cannedTransport{}},
+		{"resilience", newRecovery().Transport(cannedTransport{})},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := tt.rt.RoundTrip(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+}
