@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -137,6 +138,7 @@ type timeoutWriter struct {
 
 	mu       sync.Mutex
 	code     int  // status written, 0 until the response starts
+	late     bool // the deadline timer has fired
 	timedOut bool // the timeout response was sent
 	done     bool // next has returned
 }
@@ -212,14 +214,19 @@ func (tw *timeoutWriter) Unwrap() http.ResponseWriter { return tw.w }
 func (tw *timeoutWriter) timeout() {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
+	tw.late = true
 	tw.expire()
 }
 
-// expire answers 503 if the deadline has passed, next has written nothing
-// and has not returned. Every write checks it first, so a write racing the
-// timer cannot slip in after the deadline. It requires tw.mu.
+// expire answers 503 if the deadline has passed (by the timer or by next's
+// context, whichever is seen first), next has written nothing and has not
+// returned. Every write checks it first, so a write racing the timer cannot
+// slip in after the deadline. It requires tw.mu.
 func (tw *timeoutWriter) expire() {
-	if tw.te == nil || tw.done || tw.timedOut || tw.code != 0 || context.Cause(tw.ctx) != tw.te {
+	if tw.te == nil || tw.done || tw.timedOut || tw.code != 0 {
+		return
+	}
+	if !tw.late && context.Cause(tw.ctx) != tw.te {
 		return
 	}
 	tw.timedOut = true
@@ -227,9 +234,15 @@ func (tw *timeoutWriter) expire() {
 	clear(h)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(timeoutBody)))
 	tw.w.WriteHeader(http.StatusServiceUnavailable)
-	tw.w.Write([]byte("request timed out\n"))
+	io.WriteString(tw.w, timeoutBody)
+	if f, ok := tw.w.(http.Flusher); ok {
+		f.Flush() // the client has its answer even while next runs on
+	}
 }
+
+const timeoutBody = "request timed out\n"
 
 // finish marks next as returned and returns the request's failure, if any.
 // For a panic p it answers 500 if nothing was written yet, or reports that

@@ -264,3 +264,23 @@ func TestHandlerClientGone(t *testing.T) {
 }
 
 func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+func TestHandlerTimeoutStubbornHandler(t *testing.T) {
+	// A handler that ignores its context: the client still gets the timeout
+	// response at the deadline, and the handler's late write fails.
+	release := make(chan struct{})
+	wrote := make(chan error, 1)
+	srv, c := serve(t, &Recovery{Timeout: 50 * time.Millisecond}, func(w http.ResponseWriter, _ *http.Request) {
+		<-release
+		_, err := io.WriteString(w, "late")
+		wrote <- err
+	})
+	code, body, _ := get(t, c, srv.URL)
+	close(release)
+	if code != 503 || body != "request timed out\n" {
+		t.Fatalf("got %d %q while the handler was stuck; want the timeout response", code, body)
+	}
+	if err := <-wrote; !errors.Is(err, http.ErrHandlerTimeout) {
+		t.Errorf("late write: %v, want http.ErrHandlerTimeout", err)
+	}
+}
