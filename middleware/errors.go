@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/seed94f50169/resilience/errtrack"
 )
 
 var (
@@ -22,8 +20,9 @@ var (
 // retry policy and the tracker; the caller of RoundTrip gets the response
 // itself, never this error. Handler tracks one for every failed request.
 //
-// StatusError implements StatusCode, ErrorClass and RetryAfter, so errtrack
-// classifies it by status and retry honours the server's Retry-After.
+// StatusError implements StatusCode and RetryAfter, so errtrack classifies
+// it by status (429 as rate_limit, 502 to 504 as service_unavailable...) and
+// retry honours the server's Retry-After.
 type StatusError struct {
 	// Code is the HTTP status code.
 	Code int
@@ -47,21 +46,6 @@ func (e *StatusError) StatusCode() int { return e.Code }
 
 // RetryAfter returns the delay the server asked for (zero if none).
 func (e *StatusError) RetryAfter() time.Duration { return e.Wait }
-
-// ErrorClass maps the status to an errtrack class: 429 is "rate_limit", 408
-// and 504 are "timeout", other 5xx are "service_unavailable", anything else
-// is "unknown".
-func (e *StatusError) ErrorClass() string {
-	switch c := e.Code; {
-	case c == http.StatusTooManyRequests:
-		return string(errtrack.RateLimit)
-	case c == http.StatusRequestTimeout, c == http.StatusGatewayTimeout:
-		return string(errtrack.Timeout)
-	case c >= 500 && c < 600:
-		return string(errtrack.Unavailable)
-	}
-	return string(errtrack.Unknown)
-}
 
 // PanicError is a panic recovered by Handler.
 type PanicError struct {

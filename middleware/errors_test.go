@@ -82,12 +82,12 @@ func TestStatusErrorClass(t *testing.T) {
 		want errtrack.Class
 	}{
 		{429, errtrack.RateLimit},
-		{500, errtrack.Unavailable},
+		{500, errtrack.ServerError},
 		{502, errtrack.Unavailable},
 		{503, errtrack.Unavailable},
-		{504, errtrack.Timeout},
+		{504, errtrack.Unavailable},
 		{408, errtrack.Timeout},
-		{418, errtrack.Unknown},
+		{418, errtrack.Validation},
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.code), func(t *testing.T) {

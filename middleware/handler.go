@@ -19,8 +19,10 @@ import (
 // # Load shedding
 //
 // A request the Breaker or the Bulkhead refuses gets 503 Service Unavailable
-// with a Retry-After header (the breaker's time until half-open, rounded up
-// to whole seconds; 1 second for the bulkhead) and next is not called.
+// with a Retry-After header, and next is not called. Retry-After is the
+// rejection's own hint (the breaker's time until half-open, the bulkhead's
+// queue timeout) rounded up to whole seconds, at least 1, at most
+// MaxRetryAfter.
 //
 // # Request timeout
 //

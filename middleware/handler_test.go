@@ -112,15 +112,22 @@ func TestHandlerShedsLoad(t *testing.T) {
 	})
 	done := make(chan string)
 	go func() {
-		_, body, _ := get(t, c, srv.URL+"/slow")
-		done <- body
+		resp, err := c.Get(srv.URL + "/slow")
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- string(b)
 	}()
 	<-entered
 	code, body, hdr := get(t, c, srv.URL+"/")
-	if code != 503 || hdr.Get("Retry-After") != "1" || !strings.Contains(body, "bulkhead") {
-		t.Fatalf("while full: %d %q Retry-After=%q; want 503 with Retry-After 1", code, body, hdr.Get("Retry-After"))
-	}
 	close(release)
+	// The bulkhead's hint is its queue timeout, 5s by default.
+	if code != 503 || hdr.Get("Retry-After") != "5" || !strings.Contains(body, "bulkhead") {
+		t.Fatalf("while full: %d %q Retry-After=%q; want 503 with Retry-After 5", code, body, hdr.Get("Retry-After"))
+	}
 	if body := <-done; body != "done" {
 		t.Fatalf("slow request: %q", body)
 	}
@@ -241,8 +248,8 @@ func TestHandlerTracksFailureStatus(t *testing.T) {
 	for _, p := range []string{"/429", "/504", "/404", "/"} {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
 	}
-	if got := tr.ByClass(); tr.Total() != 2 || got[errtrack.RateLimit] != 1 || got[errtrack.Timeout] != 1 {
-		t.Errorf("tracked %v; want one rate_limit and one timeout", got)
+	if got := tr.ByClass(); tr.Total() != 2 || got[errtrack.RateLimit] != 1 || got[errtrack.Unavailable] != 1 {
+		t.Errorf("tracked %v; want one rate_limit and one service_unavailable", got)
 	}
 }
 

@@ -58,9 +58,10 @@ type Recovery struct {
 	// (Transport) or a failed request (Handler). Default: 429 and every 5xx.
 	FailureStatus func(code int) bool
 
-	// MaxRetryAfter bounds the Retry-After header a Transport honours and
-	// how long an attempt waits for an open breaker instead of failing.
-	// Zero: DefaultMaxRetryAfter (1 minute).
+	// MaxRetryAfter bounds the Retry-After header a Transport honours, how
+	// long an attempt waits for an open breaker instead of failing, and the
+	// Retry-After Handler sends. Zero: Retry.MaxRetryAfter if set, else
+	// DefaultMaxRetryAfter (1 minute).
 	MaxRetryAfter time.Duration
 
 	// Hooks observe every event in one place. Nil hooks cost nothing.
@@ -292,6 +293,9 @@ func (s *stack[T]) failed(err error) {
 func (r *Recovery) maxRetryAfter() time.Duration {
 	if r.MaxRetryAfter > 0 {
 		return r.MaxRetryAfter
+	}
+	if r.Retry != nil && r.Retry.MaxRetryAfter > 0 {
+		return r.Retry.MaxRetryAfter
 	}
 	return DefaultMaxRetryAfter
 }
