@@ -109,6 +109,11 @@ type Event struct {
 // error and fallbacks are given, they are tried in order (see fallback.Do)
 // with the caller's ctx. A nil r calls fn directly.
 //
+// The total budget is a named scope (see timeout.DoNamed): when it is what
+// cut an attempt short, the *timeout.Error has Name "total"; the per-attempt
+// limit is unnamed (Name "", Limit Timeout), which keeps it as cheap as
+// context.WithTimeout.
+//
 // A panic in fn releases the bulkhead slot, counts as a breaker failure and
 // propagates to the caller.
 func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, error), fallbacks ...fallback.Func[T]) (T, error) {
@@ -119,7 +124,7 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	} else {
 		s := stack[T]{r: r, b: r.Breaker, fn: fn, perAttempt: true, retry: r.Retry != nil}
 		if r.Total > 0 {
-			v, err = timeout.Do(ctx, r.Total, s.run)
+			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)
 		} else {
 			v, err = s.run(ctx)
 		}

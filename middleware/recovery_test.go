@@ -121,17 +121,25 @@ func TestDoAttemptTimeout(t *testing.T) {
 
 func TestDoTotalTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := &Recovery{Retry: &retry.Policy{MaxAttempts: 100}, Timeout: time.Second, Total: 2500 * time.Millisecond}
+		tr := errtrack.New(errtrack.Config{})
+		r := &Recovery{Retry: fastRetry(100), Timeout: time.Second, Total: 2500 * time.Millisecond, Tracker: tr}
 		start := time.Now()
 		_, err := Do(context.Background(), r, func(ctx context.Context) (int, error) {
 			<-ctx.Done()
 			return 0, ctx.Err()
 		})
-		if !errors.Is(err, timeout.ErrTimeout) {
-			t.Fatalf("err = %v, want a timeout", err)
+		// Attempts end at 1s and 2.01s on their own limit; the third is cut
+		// short by the total budget at 2.5s.
+		var te *timeout.Error
+		if !errors.As(err, &te) || te.Name != "total" || te.Limit != 2500*time.Millisecond {
+			t.Fatalf("err = %v, want the total budget's *timeout.Error", err)
 		}
-		if took := time.Since(start); took > 2500*time.Millisecond {
-			t.Fatalf("took %v, beyond the 2.5s total", took)
+		if took := time.Since(start); took != 2500*time.Millisecond {
+			t.Errorf("took %v, want 2.5s", took)
+		}
+		recent := tr.Recent()
+		if len(recent) != 3 || !errors.As(recent[0].Err, &te) || te.Name != "" || te.Limit != time.Second {
+			t.Errorf("tracked %v, want 3 attempts, the first cut by its own 1s limit", recent)
 		}
 	})
 }

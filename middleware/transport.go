@@ -128,7 +128,7 @@ func (rt *roundTrip) send(ctx context.Context) (*http.Response, error) {
 	}
 	var cancel context.CancelFunc
 	if d := r.Timeout; d > 0 {
-		ctx, cancel = context.WithTimeoutCause(ctx, d, &timeout.Error{Name: "attempt", Limit: d})
+		ctx, cancel = context.WithTimeoutCause(ctx, d, &timeout.Error{Limit: d})
 	}
 	if ctx != req.Context() {
 		req = req.WithContext(ctx)
