@@ -43,7 +43,8 @@ import (
 // yet; if the response had started it is aborted instead (the client sees a
 // broken response, not a truncated one that looks whole). Handler keeps
 // serving. http.ErrAbortHandler is re-panicked, so net/http aborts the
-// response quietly as usual.
+// response quietly as usual; being deliberate, it is neither tracked nor a
+// breaker failure.
 //
 // # Tracking
 //
@@ -103,10 +104,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		p := recover()
 		var abort bool
 		failure, abort = tw.finish(p, r.isFailureStatus)
+		if p == http.ErrAbortHandler {
+			failure = errIgnored // a deliberate abort, not a failure
+			panic(p)
+		}
 		if failure != nil && r.Tracker != nil {
 			r.Tracker.Track(failure)
 		}
-		if p == http.ErrAbortHandler || abort {
+		if abort {
 			panic(http.ErrAbortHandler)
 		}
 	}()
@@ -118,7 +123,7 @@ func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 	if t := h.r.Tracker; t != nil {
 		t.Track(err)
 	}
-	if f := h.r.Hooks.OnReject; f != nil {
+	if f := h.r.Hooks.OnReject; f != nil && req.Context().Err() == nil {
 		f(Event{Err: err, Host: req.Host})
 	}
 	secs := int64(1)
@@ -258,7 +263,7 @@ func (tw *timeoutWriter) finish(p any, isFailure func(int) bool) (failure error,
 	tw.done = true
 	switch {
 	case p == http.ErrAbortHandler:
-		return &PanicError{Value: p}, false
+		return nil, false
 	case p != nil:
 		switch {
 		case tw.timedOut: // the timeout response is complete

@@ -87,8 +87,11 @@ func TestHandlerPanic(t *testing.T) {
 	if _, err := c.Get(srv.URL + "/abort"); err == nil {
 		t.Error("http.ErrAbortHandler: the response was not aborted")
 	}
-	if tr.Total() != 3 {
-		t.Errorf("tracked %d, want 3 (one per failed request)", tr.Total())
+	if tr.Total() != 2 {
+		t.Errorf("tracked %d, want 2: one per panic, none for the deliberate abort", tr.Total())
+	}
+	if s := b.Stats(); s.Failures != 2 || s.Ignored != 1 {
+		t.Errorf("breaker %+v; want 2 failures and the abort ignored", s)
 	}
 }
 
