@@ -17,6 +17,7 @@ import (
 
 	"github.com/seed94f50169/resilience/backoff"
 	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/retry"
 	"github.com/seed94f50169/resilience/timeout"
@@ -405,3 +406,54 @@ type closeCounter struct {
 }
 
 func (c *closeCounter) Close() error { c.closed.Add(1); return nil }
+
+func TestTransportCanceledWhileWaiting(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request, n int) {
+		if n == 1 {
+			w.Header().Set("Retry-After", "30")
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := quickRetry(3)
+	p.OnRetry = func(retry.Attempt) { cancel() } // the caller gives up during the 30s wait
+	c := client(t, &Recovery{Retry: p})
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	resp, err := c.Do(req)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrStatus) || resp != nil {
+		t.Fatalf("got %v, %v; want an error matching both the cancellation and the 503", resp, err)
+	}
+	resp, err = c.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if readAll(t, resp) != "ok" || srv.conns.Load() != 1 {
+		t.Errorf("%d connections; the discarded 503 must have freed its connection", srv.conns.Load())
+	}
+}
+
+func TestTransportBulkheadFull(t *testing.T) {
+	srv := newServer(t, failUntil(0))
+	bh := bulkhead.New(bulkhead.Config{MaxConcurrent: 1, MaxQueued: bulkhead.NoQueue})
+	if err := bh.Acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer bh.Release()
+	tr := errtrack.New(errtrack.Config{})
+	body := &closeCounter{Reader: strings.NewReader("x")}
+	req, _ := http.NewRequest("PUT", srv.URL, body)
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("x")), nil }
+	_, err := client(t, &Recovery{Retry: quickRetry(3), Bulkhead: bh, Tracker: tr}).Do(req)
+	if !errors.Is(err, bulkhead.ErrFull) || srv.requests.Load() != 0 || tr.Total() != 1 {
+		t.Fatalf("err = %v, %d requests, %d tracked; want one ErrFull, not retried", err, srv.requests.Load(), tr.Total())
+	}
+	if body.closed.Load() != 1 {
+		t.Errorf("unsent body closed %d times, want 1", body.closed.Load())
+	}
+	if tr.ByClass()[errtrack.BulkheadFull] != 1 {
+		t.Errorf("tracked %v, want bulkhead_full", tr.ByClass())
+	}
+}
