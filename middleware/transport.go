@@ -47,12 +47,17 @@ const maxDrain = 64 << 10
 // Timeout and Total bound the request through its context; they keep
 // running until the returned response's body is closed, so the body stays
 // readable after RoundTrip returns. Close it, as with any response.
+//
+// Transport panics, naming the field, if HostBreaker is set but invalid.
 func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	t := &transport{r: r, base: base}
 	if r.HostBreaker != nil {
+		if err := r.HostBreaker.Validate(); err != nil {
+			panic("middleware: HostBreaker: " + err.Error())
+		}
 		t.hosts = &hostBreakers{r: r, cfg: *r.HostBreaker}
 	}
 	return t

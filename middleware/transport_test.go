@@ -457,3 +457,12 @@ func TestTransportBulkheadFull(t *testing.T) {
 		t.Errorf("tracked %v, want bulkhead_full", tr.ByClass())
 	}
 }
+
+func TestTransportInvalidHostBreaker(t *testing.T) {
+	defer func() {
+		if p, _ := recover().(string); !strings.HasPrefix(p, "middleware: HostBreaker: breaker: ") {
+			t.Errorf("panic %q, want one naming HostBreaker and the field", p)
+		}
+	}()
+	(&Recovery{HostBreaker: &breaker.Config{OpenTimeout: -time.Second}}).Transport(nil)
+}
