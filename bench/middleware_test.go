@@ -24,7 +24,7 @@ import (
 // circuit breaker (library defaults), bulkhead (room for every benchmark
 // goroutine), timeout (1s per attempt), around an operation that succeeds.
 
-func newRecovery() *middleware.Recovery {
+func mwRecovery() *middleware.Recovery {
 	return &middleware.Recovery{
 		Retry:    &retry.Policy{MaxAttempts: 3},
 		Breaker:  breaker.New(breaker.Config{}),
@@ -33,7 +33,7 @@ func newRecovery() *middleware.Recovery {
 	}
 }
 
-func newFailsafe[R any]() []failsafe.Policy[R] {
+func mwFailsafe[R any]() []failsafe.Policy[R] {
 	return []failsafe.Policy[R]{
 		retrypolicy.NewBuilder[R]().WithMaxAttempts(3).Build(),
 		circuitbreaker.NewWithDefaults[R](),
@@ -42,22 +42,22 @@ func newFailsafe[R any]() []failsafe.Policy[R] {
 	}
 }
 
-func succeed(ctx context.Context) (int, error) { return 1, ctx.Err() }
+func mwSucceed(ctx context.Context) (int, error) { return 1, ctx.Err() }
 
 func BenchmarkMiddlewareDo(b *testing.B) {
 	ctx := context.Background()
 	b.Run("resilience", func(b *testing.B) {
-		r := newRecovery()
+		r := mwRecovery()
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := middleware.Do(ctx, r, succeed); err != nil {
+			if _, err := middleware.Do(ctx, r, mwSucceed); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("failsafe-go", func(b *testing.B) {
-		ex := failsafe.With(newFailsafe[int]()...).WithContext(ctx)
-		fn := func(e failsafe.Execution[int]) (int, error) { return succeed(e.Context()) }
+		ex := failsafe.With(mwFailsafe[int]()...).WithContext(ctx)
+		fn := func(e failsafe.Execution[int]) (int, error) { return mwSucceed(e.Context()) }
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := ex.GetWithExecution(fn); err != nil {
@@ -70,11 +70,11 @@ func BenchmarkMiddlewareDo(b *testing.B) {
 func BenchmarkMiddlewareDoParallel(b *testing.B) {
 	ctx := context.Background()
 	b.Run("resilience", func(b *testing.B) {
-		r := newRecovery()
+		r := mwRecovery()
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := middleware.Do(ctx, r, succeed); err != nil {
+				if _, err := middleware.Do(ctx, r, mwSucceed); err != nil {
 					b.Error(err)
 					return
 				}
@@ -82,8 +82,8 @@ func BenchmarkMiddlewareDoParallel(b *testing.B) {
 		})
 	})
 	b.Run("failsafe-go", func(b *testing.B) {
-		ex := failsafe.With(newFailsafe[int]()...).WithContext(ctx)
-		fn := func(e failsafe.Execution[int]) (int, error) { return succeed(e.Context()) }
+		ex := failsafe.With(mwFailsafe[int]()...).WithContext(ctx)
+		fn := func(e failsafe.Execution[int]) (int, error) { return mwSucceed(e.Context()) }
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -100,7 +100,7 @@ func BenchmarkMiddlewareDoParallel(b *testing.B) {
 // over its own http.Transport: bare, and resilience's Transport with the
 // full stack. (failsafe-go's failsafehttp adapter is left out: its imports
 // would add dependencies to this module.)
-func transports() []struct {
+func mwTransports() []struct {
 	name string
 	rt   func(*http.Transport) http.RoundTripper
 } {
@@ -109,11 +109,11 @@ func transports() []struct {
 		rt   func(*http.Transport) http.RoundTripper
 	}{
 		{"bare", func(t *http.Transport) http.RoundTripper { return t }},
-		{"resilience", func(t *http.Transport) http.RoundTripper { return newRecovery().Transport(t) }},
+		{"resilience", func(t *http.Transport) http.RoundTripper { return mwRecovery().Transport(t) }},
 	}
 }
 
-func loopback(b *testing.B) *httptest.Server {
+func mwLoopback(b *testing.B) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "ok")
 	}))
@@ -121,7 +121,7 @@ func loopback(b *testing.B) *httptest.Server {
 	return srv
 }
 
-func get(b *testing.B, c *http.Client, url string) {
+func mwGet(b *testing.B, c *http.Client, url string) {
 	resp, err := c.Get(url)
 	if err != nil {
 		b.Fatal(err)
@@ -134,23 +134,23 @@ func get(b *testing.B, c *http.Client, url string) {
 }
 
 func BenchmarkMiddlewareTransport(b *testing.B) {
-	srv := loopback(b)
-	for _, tt := range transports() {
+	srv := mwLoopback(b)
+	for _, tt := range mwTransports() {
 		b.Run(tt.name, func(b *testing.B) {
 			base := &http.Transport{}
 			defer base.CloseIdleConnections()
 			c := &http.Client{Transport: tt.rt(base)}
 			b.ReportAllocs()
 			for b.Loop() {
-				get(b, c, srv.URL)
+				mwGet(b, c, srv.URL)
 			}
 		})
 	}
 }
 
 func BenchmarkMiddlewareTransportParallel(b *testing.B) {
-	srv := loopback(b)
-	for _, tt := range transports() {
+	srv := mwLoopback(b)
+	for _, tt := range mwTransports() {
 		b.Run(tt.name, func(b *testing.B) {
 			base := &http.Transport{MaxIdleConnsPerHost: 64}
 			defer base.CloseIdleConnections()
@@ -158,18 +158,18 @@ func BenchmarkMiddlewareTransportParallel(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					get(b, c, srv.URL)
+					mwGet(b, c, srv.URL)
 				}
 			})
 		})
 	}
 }
 
-// cannedTransport answers every request at once with a small 200, so the
+// mwCanned answers every request at once with a small 200, so the
 // benchmark below measures what the middleware itself costs per request.
-type cannedTransport struct{}
+type mwCanned struct{}
 
-func (cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (mwCanned) RoundTrip(req *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
 }
 
@@ -179,8 +179,8 @@ func BenchmarkMiddlewareTransportOverhead(b *testing.B) {
 		name string
 		rt   http.RoundTripper
 	}{
-		{"bare", cannedTransport{}},
-		{"resilience", newRecovery().Transport(cannedTransport{})},
+		{"bare", mwCanned{}},
+		{"resilience", mwRecovery().Transport(mwCanned{})},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			b.ReportAllocs()
