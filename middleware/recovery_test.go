@@ -284,3 +284,53 @@ func TestDoAllocs(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDo(f *testing.F) {
+	f.Add(int64(time.Second), int64(0), int64(0), 3, 2, uint8(0))
+	f.Add(int64(-1), int64(-1), int64(-1), -5, 10, uint8(7))
+	f.Add(int64(1), int64(1), int64(1<<62), 1000, 1000, uint8(3))
+	f.Add(int64(1<<62), int64(1<<62), int64(time.Hour), 0, 1, uint8(5))
+	f.Fuzz(func(t *testing.T, attempt, total, maxRetryAfter int64, attempts, failures int, layers uint8) {
+		attempts = min(max(attempts, -10), 20) // keep runs short
+		synctest.Test(t, func(t *testing.T) {
+			r := &Recovery{
+				Timeout:       time.Duration(attempt),
+				Total:         time.Duration(total),
+				MaxRetryAfter: time.Duration(maxRetryAfter),
+			}
+			if layers&1 != 0 {
+				r.Retry = &retry.Policy{MaxAttempts: attempts}
+			}
+			if layers&2 != 0 {
+				r.Breaker = breaker.New(breaker.Config{FailureThreshold: 2, OpenTimeout: time.Second})
+			}
+			if layers&4 != 0 {
+				r.Bulkhead = bulkhead.New(bulkhead.Config{MaxConcurrent: 1})
+			}
+			calls := 0
+			v, err := Do(context.Background(), r, func(ctx context.Context) (int, error) {
+				calls++
+				if calls <= failures {
+					return 0, errBoom
+				}
+				return calls, nil
+			})
+			most := 1
+			if r.Retry != nil {
+				most = max(attempts, 3)
+				if attempts > 0 {
+					most = attempts
+				}
+			}
+			if calls > most {
+				t.Fatalf("%d calls, at most %d allowed", calls, most)
+			}
+			if err == nil && (v != calls || calls <= failures) {
+				t.Fatalf("Do = %d, nil after %d calls, %d failures", v, calls, failures)
+			}
+			if err != nil && calls > failures && !errors.Is(err, timeout.ErrTimeout) {
+				t.Fatalf("Do failed with %v after a successful call", err)
+			}
+		})
+	})
+}
