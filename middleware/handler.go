@@ -56,13 +56,14 @@ func (r *Recovery) Handler(next http.Handler) http.Handler {
 	if d <= 0 {
 		d = r.Total
 	}
-	return &handler{r: r, next: next, limit: d}
+	return &handler{r: r, next: next, limit: d, te: &timeout.Error{Name: "request", Limit: d}}
 }
 
 type handler struct {
 	r     *Recovery
 	next  http.Handler
 	limit time.Duration
+	te    *timeout.Error // the deadline's cause, shared by every request
 }
 
 var _ http.Handler = (*handler)(nil)
@@ -88,11 +89,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	tw := &timeoutWriter{w: w}
 	if h.limit > 0 {
-		te := &timeout.Error{Name: "request", Limit: h.limit}
-		ctx, cancel := context.WithTimeoutCause(req.Context(), h.limit, te)
+		ctx, cancel := context.WithTimeoutCause(req.Context(), h.limit, h.te)
 		defer cancel()
 		req = req.WithContext(ctx)
-		tw.ctx, tw.te = ctx, te
+		tw.ctx, tw.te = ctx, h.te
 		tw.h = w.Header().Clone()
 		if tw.h == nil {
 			tw.h = make(http.Header)

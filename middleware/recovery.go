@@ -43,11 +43,12 @@ type Recovery struct {
 	Bulkhead *bulkhead.Bulkhead
 
 	// Timeout limits each attempt (Do, Transport) or each request (Handler).
-	// Zero: no per-attempt limit.
+	// Zero or negative: no per-attempt limit.
 	Timeout time.Duration
 
 	// Total limits the whole call, every attempt and wait included (Do,
-	// Transport; Handler uses it when Timeout is zero). Zero: no limit.
+	// Transport; Handler uses it when Timeout is zero). Zero or negative: no
+	// limit.
 	Total time.Duration
 
 	// Tracker records every failed attempt, rejections included, and every
@@ -71,8 +72,10 @@ type Recovery struct {
 // MaxHosts is the number of per-host breakers a Transport creates at most.
 const MaxHosts = 1024
 
-// Hooks are optional callbacks. They run synchronously on the calling
-// goroutine, outside any lock; they must be quick and must not panic.
+// Hooks are optional callbacks. They run synchronously on the goroutine of
+// the call they describe (OnStateChange: wherever the breaker reports the
+// change; calls for different transitions may run concurrently), outside any
+// lock; they must be quick and must not panic.
 type Hooks struct {
 	// OnAttempt is called after every attempt that ran, with its error
 	// (nil on success).

@@ -53,7 +53,12 @@ func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	t := &transport{r: r, base: base}
+	t := &transport{
+		r:          r,
+		base:       base,
+		attemptErr: &timeout.Error{Limit: r.Timeout},
+		totalErr:   &timeout.Error{Name: "total", Limit: r.Total},
+	}
 	if r.HostBreaker != nil {
 		if err := r.HostBreaker.Validate(); err != nil {
 			panic("middleware: HostBreaker: " + err.Error())
@@ -67,6 +72,10 @@ type transport struct {
 	r     *Recovery
 	base  http.RoundTripper
 	hosts *hostBreakers
+
+	// The causes of the attempt and total deadlines, shared by every call
+	// (an unwrapped *timeout.Error carries no per-call state).
+	attemptErr, totalErr *timeout.Error
 }
 
 var _ http.RoundTripper = (*transport)(nil)
@@ -77,7 +86,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	var cancelTotal context.CancelFunc
 	if r.Total > 0 {
-		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, &timeout.Error{Name: "total", Limit: r.Total})
+		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, t.totalErr)
 	}
 	rt := roundTrip{t: t, req: req}
 	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: r.Retry != nil && replayable(req)}
@@ -133,7 +142,7 @@ func (rt *roundTrip) send(ctx context.Context) (*http.Response, error) {
 	}
 	var cancel context.CancelFunc
 	if d := r.Timeout; d > 0 {
-		ctx, cancel = context.WithTimeoutCause(ctx, d, &timeout.Error{Limit: d})
+		ctx, cancel = context.WithTimeoutCause(ctx, d, rt.t.attemptErr)
 	}
 	if ctx != req.Context() {
 		req = req.WithContext(ctx)
