@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
@@ -312,7 +313,7 @@ func (r *Recovery) isFailureStatus(code int) bool {
 	if r.FailureStatus != nil {
 		return r.FailureStatus(code)
 	}
-	return code == 429 || code >= 500
+	return code == http.StatusTooManyRequests || code >= 500 && code <= 599
 }
 
 // retryAfter returns err's RetryAfter hint, or 0.
