@@ -324,7 +324,7 @@ func TestTransportAttemptTimeout(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	tr := errtrack.New(errtrack.Config{})
-	r := &Recovery{Retry: quickRetry(3), Timeout: 50 * time.Millisecond, Tracker: tr}
+	r := &Recovery{Retry: quickRetry(3), Timeout: 250 * time.Millisecond, Tracker: tr}
 	resp, err := client(t, r).Get(srv.URL)
 	if err != nil || readAll(t, resp) != "ok" {
 		t.Fatalf("err = %v", err)
@@ -334,8 +334,8 @@ func TestTransportAttemptTimeout(t *testing.T) {
 	}
 	recent := tr.Recent()
 	var te *timeout.Error
-	if len(recent) == 0 || !errors.As(recent[0].Err, &te) || te.Limit != 50*time.Millisecond {
-		t.Errorf("recent %+v, want a *timeout.Error of 50ms", recent)
+	if len(recent) == 0 || !errors.As(recent[0].Err, &te) || te.Limit != 250*time.Millisecond {
+		t.Errorf("recent %+v, want a *timeout.Error of 250ms", recent)
 	}
 
 	// Every attempt times out: the error says so.

@@ -94,7 +94,7 @@ func run(out io.Writer) error {
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintln(out, "flaky server listening on", base)
 
-	// The client: 3 attempts with exponential backoff, 300ms per attempt,
+	// The client: 3 attempts with exponential backoff, 500ms per attempt,
 	// 3s per request, and a breaker per host that opens after 4
 	// consecutive failures.
 	clientErrors := errtrack.New(errtrack.Config{})
@@ -105,7 +105,7 @@ func run(out io.Writer) error {
 			Backoff:     backoff.Policy{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond},
 		},
 		HostBreaker: &breaker.Config{FailureThreshold: 4, OpenTimeout: 30 * time.Second},
-		Timeout:     300 * time.Millisecond,
+		Timeout:     500 * time.Millisecond,
 		Total:       3 * time.Second,
 		Tracker:     clientErrors,
 		Hooks: middleware.Hooks{
