@@ -20,7 +20,7 @@ func TestRun(t *testing.T) {
 		`(?m)^GET /flaky +200 OK .*request 3`,
 		`(?m)^POST /flaky +503 Service Unavailable`,                  // sent once
 		`(?m)^POST /flaky \(Idempotency-Key\) +200 OK .*request 3\)`, // retried
-		`(?m)^GET /rate-limited +200 OK after 1[.0-9]*s`,              // waited as asked
+		`(?m)^GET /rate-limited +200 OK after 1[.0-9]*s`,             // waited as asked
 		`(?m)^GET /slow +200 OK`,                                     // the hung attempt timed out
 		`(?m)^GET /panic +500 Internal Server Error`,                 // the server survived
 		`(?m)^GET /ok +error .*breaker: open`,                        // the host's breaker fails fast
