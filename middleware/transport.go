@@ -34,13 +34,14 @@ const maxDrain = 64 << 10
 // Transport errors, and responses whose status FailureStatus reports (429
 // and 5xx by default), are failures: they count against the breaker, are
 // tracked, and are retried after max(backoff, Retry-After), the header's
-// value being bounded by MaxRetryAfter. A failure response that is retried is
-// drained (up to 64 KiB, so its connection can be reused) and closed. When
-// the attempts end on a failure status, RoundTrip returns that last response
-// with a nil error, status and body intact. Otherwise the error is returned
-// as the retry policy reports it (for instance a *retry.ExhaustedError
-// wrapping the *url.Error or *timeout.Error of the last attempt), so
-// errors.Is and errors.As find both.
+// value being bounded by MaxRetryAfter. A failure response's body, when it
+// is at most 64 KiB, is read into memory at once, so its connection goes
+// back to the pool before any wait; a response that is discarded is drained
+// (up to 64 KiB) and closed. When the attempts end on a failure status,
+// RoundTrip returns that last response with a nil error, status and body
+// intact. Otherwise the error is returned as the retry policy reports it
+// (for instance a *retry.ExhaustedError wrapping the last attempt's
+// *net.OpError or *timeout.Error), so errors.Is and errors.As find both.
 //
 // # Timeouts and bodies
 //
