@@ -56,7 +56,8 @@
 // # Cost
 //
 // A successful Do through Retry, Breaker and Bulkhead allocates nothing and
-// reads no clock (tested with testing.AllocsPerRun); a per-attempt Timeout
+// reads the clock only for Retry.MaxElapsed or the breaker's slow-call
+// detection (tested with testing.AllocsPerRun); a per-attempt Timeout
 // or a Total budget costs what context.WithTimeout costs. Transport adds to
 // each request a shallow copy of it and a body wrapper when a timeout is set,
 // and two small allocations for the call's state.
