@@ -18,7 +18,9 @@ var (
 // StatusError is a response whose status Recovery.FailureStatus counts as a
 // failure (by default 429 and 5xx). Transport hands it to the breaker, the
 // retry policy and the tracker; the caller of RoundTrip gets the response
-// itself, never this error. Handler tracks one for every failed request.
+// itself instead, unless its context ended meanwhile (the error returned
+// then wraps this one). Handler tracks one for every request that ends with
+// such a status.
 //
 // StatusError implements StatusCode and RetryAfter, so errtrack classifies
 // it by status (429 as rate_limit, 502 to 504 as service_unavailable...) and
