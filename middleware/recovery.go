@@ -91,8 +91,8 @@ type Hooks struct {
 	// Recovery.HostBreaker) changes state. A Breaker built by the caller
 	// reports through its own breaker.Config.OnStateChange.
 	OnStateChange func(host string, from, to breaker.State)
-	// OnFallback is called when Do turns to its fallbacks, with the error
-	// that made it.
+	// OnFallback is called when Do turns to its fallbacks (the caller's
+	// context still alive), with the error that made it.
 	OnFallback func(Event)
 }
 
@@ -136,7 +136,7 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	if err == nil || len(fallbacks) == 0 {
 		return v, err
 	}
-	if r != nil && r.Hooks.OnFallback != nil {
+	if r != nil && r.Hooks.OnFallback != nil && ctx.Err() == nil {
 		r.Hooks.OnFallback(Event{Err: err})
 	}
 	first := func(context.Context) (T, error) { return v, err }
