@@ -466,3 +466,62 @@ func TestTransportInvalidHostBreaker(t *testing.T) {
 	}()
 	(&Recovery{HostBreaker: &breaker.Config{OpenTimeout: -time.Second}}).Transport(nil)
 }
+
+func TestTransportConcurrent(t *testing.T) {
+	// Every request fails once with 503, then succeeds; many at a time,
+	// through a per-host breaker and a bulkhead. Under -race this checks the
+	// shared state; goleak checks that no connection was left open.
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	srv := newServer(t, func(w http.ResponseWriter, req *http.Request, _ int) {
+		id := req.Header.Get("X-Request-Id")
+		mu.Lock()
+		again := seen[id]
+		seen[id] = true
+		mu.Unlock()
+		if !again {
+			http.Error(w, strings.Repeat("x", 1000), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, id)
+	})
+	tr := errtrack.New(errtrack.Config{})
+	r := &Recovery{
+		Retry:       quickRetry(3),
+		HostBreaker: &breaker.Config{FailureThreshold: 1000},
+		Bulkhead:    bulkhead.New(bulkhead.Config{MaxConcurrent: 4}),
+		Timeout:     10 * time.Second,
+		Tracker:     tr,
+	}
+	c := client(t, r)
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("%d-%d", w, i)
+				req, _ := http.NewRequest("GET", srv.URL, nil)
+				req.Header.Set("X-Request-Id", id)
+				resp, err := c.Do(req)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || string(b) != id {
+					errs <- fmt.Errorf("request %s: body %q, %v", id, b, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := srv.requests.Load(); n != 2*workers*each || tr.Total() != workers*each {
+		t.Errorf("%d requests, %d tracked; want %d and %d", n, tr.Total(), 2*workers*each, workers*each)
+	}
+}
