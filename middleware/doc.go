@@ -29,8 +29,9 @@
 // A zero Recovery calls fn once and adds nothing: each nil or zero field is
 // left out of the stack. The defaults of each layer are those of its own
 // package. Recovery has no constructor: its components validate themselves
-// when built, its durations mean "off" when zero or negative, and Transport
-// panics at once (not at the first request) if HostBreaker is invalid.
+// when built, its durations mean "off" when zero or negative, Validate
+// reports an invalid Retry or HostBreaker by field name, and Transport panics
+// at once (not at the first request) if HostBreaker is invalid.
 //
 // # HTTP
 //

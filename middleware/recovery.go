@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -297,6 +298,25 @@ func (s *stack[T]) failed(err error) {
 	if f := s.r.Hooks.OnAttempt; f != nil {
 		f(Event{Attempt: s.n, Err: err, Host: s.host})
 	}
+}
+
+// Validate reports the first invalid part of r, naming its field: a Retry
+// policy or HostBreaker configuration that its own Validate rejects. Zero
+// and negative durations are valid: they turn their layer off. Do and
+// Handler never fail on an invalid r (retry takes its defaults); Transport
+// panics on an invalid HostBreaker.
+func (r *Recovery) Validate() error {
+	if r.Retry != nil {
+		if err := r.Retry.Validate(); err != nil {
+			return fmt.Errorf("middleware: Retry: %w", err)
+		}
+	}
+	if r.HostBreaker != nil {
+		if err := r.HostBreaker.Validate(); err != nil {
+			return fmt.Errorf("middleware: HostBreaker: %w", err)
+		}
+	}
+	return nil
 }
 
 func (r *Recovery) maxRetryAfter() time.Duration {

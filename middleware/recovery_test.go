@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -333,4 +334,25 @@ func FuzzDo(f *testing.F) {
 			}
 		})
 	})
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		r    Recovery
+		want string // prefix of the error, "" for valid
+	}{
+		{"zero", Recovery{}, ""},
+		{"negative durations are off", Recovery{Timeout: -1, Total: -1, MaxRetryAfter: -1}, ""},
+		{"bad retry", Recovery{Retry: &retry.Policy{MaxAttempts: -1}}, "middleware: Retry: retry: MaxAttempts"},
+		{"bad host breaker", Recovery{HostBreaker: &breaker.Config{FailureThreshold: 1 << 30}}, "middleware: HostBreaker: breaker: FailureThreshold"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.r.Validate()
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.want)) {
+				t.Errorf("Validate() = %v, want prefix %q", err, tt.want)
+			}
+		})
+	}
 }

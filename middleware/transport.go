@@ -61,8 +61,8 @@ func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 		totalErr:   &timeout.Error{Name: "total", Limit: r.Total},
 	}
 	if r.HostBreaker != nil {
-		if err := r.HostBreaker.Validate(); err != nil {
-			panic("middleware: HostBreaker: " + err.Error())
+		if err := (&Recovery{HostBreaker: r.HostBreaker}).Validate(); err != nil {
+			panic(err.Error())
 		}
 		t.hosts = &hostBreakers{r: r, cfg: *r.HostBreaker}
 	}
