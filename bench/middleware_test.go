@@ -96,20 +96,27 @@ func BenchmarkMiddlewareDoParallel(b *testing.B) {
 	})
 }
 
-// transports returns the round trippers compared on a loopback GET, each
-// over its own http.Transport: bare, and resilience's Transport with the
-// full stack. (failsafe-go's failsafehttp adapter is left out: its imports
-// would add dependencies to this module.)
+// mwTransports returns the round trippers compared on a loopback GET, each
+// over its own http.Transport: bare; resilience's Transport with retry,
+// breaker and bulkhead; and the same with a 1s per-attempt timeout, which
+// costs a context timer per request that the bare transport does not pay.
+// (failsafe-go's failsafehttp adapter is left out: its imports would add
+// dependencies to this module.)
 func mwTransports() []struct {
 	name string
-	rt   func(*http.Transport) http.RoundTripper
+	wrap func(base http.RoundTripper) http.RoundTripper
 } {
 	return []struct {
 		name string
-		rt   func(*http.Transport) http.RoundTripper
+		wrap func(base http.RoundTripper) http.RoundTripper
 	}{
-		{"bare", func(t *http.Transport) http.RoundTripper { return t }},
-		{"resilience", func(t *http.Transport) http.RoundTripper { return mwRecovery().Transport(t) }},
+		{"bare", func(base http.RoundTripper) http.RoundTripper { return base }},
+		{"resilience", func(base http.RoundTripper) http.RoundTripper {
+			r := mwRecovery()
+			r.Timeout = 0
+			return r.Transport(base)
+		}},
+		{"resilience-timeout", func(base http.RoundTripper) http.RoundTripper { return mwRecovery().Transport(base) }},
 	}
 }
 
@@ -139,7 +146,7 @@ func BenchmarkMiddlewareTransport(b *testing.B) {
 		b.Run(tt.name, func(b *testing.B) {
 			base := &http.Transport{}
 			defer base.CloseIdleConnections()
-			c := &http.Client{Transport: tt.rt(base)}
+			c := &http.Client{Transport: tt.wrap(base)}
 			b.ReportAllocs()
 			for b.Loop() {
 				mwGet(b, c, srv.URL)
@@ -154,7 +161,7 @@ func BenchmarkMiddlewareTransportParallel(b *testing.B) {
 		b.Run(tt.name, func(b *testing.B) {
 			base := &http.Transport{MaxIdleConnsPerHost: 64}
 			defer base.CloseIdleConnections()
-			c := &http.Client{Transport: tt.rt(base)}
+			c := &http.Client{Transport: tt.wrap(base)}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -175,17 +182,12 @@ func (mwCanned) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func BenchmarkMiddlewareTransportOverhead(b *testing.B) {
 	req, _ := http.NewRequest("GET", "http://backend.local/", nil)
-	for _, tt := range []struct {
-		name string
-		rt   http.RoundTripper
-	}{
-		{"bare", mwCanned{}},
-		{"resilience", mwRecovery().Transport(mwCanned{})},
-	} {
+	for _, tt := range mwTransports() {
+		rt := tt.wrap(mwCanned{})
 		b.Run(tt.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				resp, err := tt.rt.RoundTrip(req)
+				resp, err := rt.RoundTrip(req)
 				if err != nil {
 					b.Fatal(err)
 				}
