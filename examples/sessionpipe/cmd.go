@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/agent"
 	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/fusion"
 )
@@ -39,7 +40,7 @@ func runFusion(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}})
 	defer srv.Close()
 	fmt.Fprintf(stdout, "fusion listening on http://%s\n", ln.Addr())
-	hs := &http.Server{Handler: serverStack(srv, 1), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: serverStack(srv, errtrack.New(errtrack.Config{})), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

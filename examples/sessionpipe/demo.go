@@ -84,7 +84,8 @@ func runDemo(ctx context.Context, w io.Writer, scale float64) (verdict, error) {
 	if err != nil {
 		return verdict{}, err
 	}
-	hs := &http.Server{Handler: serverStack(srv, scale)}
+	served := errtrack.New(errtrack.Config{})
+	hs := &http.Server{Handler: serverStack(srv, served)}
 	go hs.Serve(ln)
 	defer hs.Close()
 	url := "http://" + ln.Addr().String()
@@ -190,7 +191,7 @@ func runDemo(ctx context.Context, w io.Writer, scale float64) (verdict, error) {
 	if err != nil {
 		return v, err
 	}
-	report(w, v, agents, tl)
+	report(w, v, agents, served, tl)
 	return v, ctx.Err()
 }
 
@@ -260,7 +261,7 @@ func check(ctx context.Context, url string, led *ledger, agents []*demoAgent) (v
 	return v, nil
 }
 
-func report(w io.Writer, v verdict, agents []*demoAgent, tl *timeline) {
+func report(w io.Writer, v verdict, agents []*demoAgent, served *errtrack.Tracker, tl *timeline) {
 	fmt.Fprintf(w, "\nsummary after %v of story time\n", tl.story(time.Since(tl.start)))
 	for _, d := range agents {
 		st := d.Status()
@@ -271,6 +272,7 @@ func report(w io.Writer, v verdict, agents []*demoAgent, tl *timeline) {
 		fmt.Fprintf(w, "  %s: %d sessions, %d heartbeats sent, %d skipped, %d backpressure waits, breaker %s\n      errors by class: %s\n",
 			st.Agent, st.Sessions, st.Heartbeats, st.SkippedHeartbeats, st.BackpressureWaits, breaker, classes(st.ErrorsByClass))
 	}
+	fmt.Fprintf(w, "  fusion: %d failed requests served, by class: %s\n", served.Total(), classes(served.ByClass()))
 	fmt.Fprintf(w, "\nverdict: produced %d, acknowledged %d, lost %d; view: %d keys, %d not at their newest version\n",
 		v.Produced, v.Acked, v.Lost, v.Keys, v.Mismatched)
 	if v.ok() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seed94f50169/resilience/breaker"
 	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/agent"
 	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/fusion"
 )
@@ -75,7 +77,7 @@ func (tl *timeline) agentEvent(ev agent.Event) {
 	case agent.Pushed:
 		if tl.announce[who] {
 			tl.announce[who] = false
-			tl.printLocked(who, "pushed %d events, acknowledged", ev.N)
+			tl.printLocked(who, "pushed %s, acknowledged", plural(ev.N, "event"))
 		}
 	case agent.Obsolete:
 		tl.printLocked(who, "session %s obsolete (410): dropped, creating a new one at once", short(ev.SessionID))
@@ -103,6 +105,13 @@ func (tl *timeline) fusionEvent(ev fusion.SessionEvent) {
 	}
 }
 
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
 func short(id string) string {
 	if len(id) > 6 {
 		return id[:6]
@@ -110,16 +119,22 @@ func short(id string) string {
 	return id
 }
 
-// brief shortens an error for the timeline: the HTTP status, or the
-// innermost message without the request URL.
+// brief shortens an error for the timeline.
 func brief(err error) string {
 	var se *agent.StatusError
-	if errors.As(err, &se) {
+	switch {
+	case errors.As(err, &se):
 		return strings.TrimPrefix(se.Error(), "agent: "+se.Op+": ")
+	case errors.Is(err, breaker.ErrOpen):
+		return "rejected at once by the open breaker"
+	case errors.Is(err, breaker.ErrTooManyCalls):
+		return "rejected: the half-open breaker is busy with its probe"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
 	}
 	msg := err.Error()
 	if i := strings.LastIndex(msg, "\": "); i >= 0 {
-		msg = msg[i+3:]
+		msg = msg[i+3:] // drop the request URL
 	}
 	return msg
 }
