@@ -126,7 +126,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	<-done
 	stack.close()
 	st := a.Status()
-	fmt.Fprintf(stdout, "%s: state %s, %d submitted, %d acknowledged, %d still spooled, %d sessions, errors by class %v\n",
-		st.Agent, st.State, st.Submitted, st.Acked, st.Spooled, st.Sessions, st.ErrorsByClass)
+	fmt.Fprintf(stdout, "%s: state %s, %d submitted, %d acknowledged, %d still spooled, %d sessions, errors by class: %s\n",
+		st.Agent, st.State, st.Submitted, st.Acked, st.Spooled, st.Sessions, classes(st.ErrorsByClass))
 	return 0
 }
