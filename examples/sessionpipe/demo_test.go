@@ -6,14 +6,14 @@ import (
 	"testing"
 )
 
-// TestDemo plays the whole story 10 times faster than the program does and
+// TestDemo plays the whole story 5 times faster than the program does and
 // checks the verdict and that every chapter of the story happened.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays the demo (a few seconds)")
 	}
 	var out syncBuffer
-	v, err := runDemo(context.Background(), &out, defaultScale/10)
+	v, err := runDemo(context.Background(), &out, defaultScale/5)
 	if err != nil {
 		t.Fatal(err)
 	}
