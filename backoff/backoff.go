@@ -174,7 +174,7 @@ func (p Policy) Delay(n int) time.Duration {
 	}
 	s := p.shape()
 	d := s.base(n)
-	lo, hi := s.bounds(p.mode(), d, d)
+	lo, hi := s.bounds(p.Jitter, d, d) // an unknown mode is FullJitter there too
 	return s.duration(lo + (hi-lo)*u)
 }
 
