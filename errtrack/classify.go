@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"reflect"
 	"strings"
 	"syscall"
 )
@@ -36,6 +37,17 @@ const (
 func Classify(err error) Class {
 	if err == nil {
 		return ""
+	}
+	if reflect.TypeOf(err).NumMethod() == 1 {
+		// The only method is Error, as for errors.New: err wraps nothing
+		// and of the typed rules only the comparisons below can match it.
+		switch err {
+		case context.Canceled:
+			return Canceled
+		case io.ErrUnexpectedEOF:
+			return Connection
+		}
+		return classifyMessage(err.Error())
 	}
 	w := walker{rank: rankMessage}
 	w.walk(err)
@@ -175,89 +187,86 @@ func statusClass(code int) Class {
 	return ""
 }
 
-// classifyMessage applies the message heuristics to msg, ignoring ASCII case
-// and without allocating.
+// classifyMessage applies the message heuristics to msg, ignoring ASCII case,
+// in one pass and without allocating.
 //
-// The digit keywords are found with containsDigits. For the others, which
-// are at least five bytes long, only every third position is examined: any
-// keyword has one of its first three three-byte groups there. A Bloom filter
-// of those groups (keywordFilter) lets most positions go by; where it
-// matches, the keywords are compared at the two positions before and at the
-// position itself.
+// Every keyword is at least three bytes long, so one of its first three
+// bytes sits at a position that is a multiple of three, and only those
+// positions are examined. A digit there is always a candidate: digits are
+// rare in messages. The other keywords are at least five bytes long, so the
+// three bytes from such a position are one of the keyword's first three
+// three-byte groups; a Bloom filter of those groups (groupFilter) lets most
+// positions go by. At a candidate position the keywords are compared there
+// and at the two positions before.
 func classifyMessage(msg string) Class {
-	best, class := 4, Unknown
-	if containsDigits(msg, "429") {
-		best, class = 2, RateLimit
-	} else if containsDigits(msg, "503") {
-		best, class = 3, Unavailable
-	}
-	f := keywordFilter()
-	for i := 0; i+2 < len(msg) && best > 0; i += 3 {
-		if !f.has(byteKey(msg[i])<<10 | byteKey(msg[i+1])<<5 | byteKey(msg[i+2])) {
-			continue
+	best, class := rankNoKeyword, Unknown
+	for i := 0; i < len(msg); i += 3 {
+		if c := msg[i]; c < '0' || c > '9' {
+			if len(msg)-i < 3 || !mayBeGroup(msg[i:i+3]) {
+				continue
+			}
 		}
 		for p := max(i-2, 0); p <= i; p++ {
 			if rank, c := keywordAt(msg[p:]); rank < best {
 				best, class = rank, c
 			}
 		}
+		if best == 0 {
+			break
+		}
 	}
 	return class
 }
 
-// containsDigits is strings.Contains for a short keyword whose first byte is
-// rare in messages, as digits are: it looks for that byte alone first.
-func containsDigits(s, keyword string) bool {
-	for {
-		i := strings.IndexByte(s, keyword[0])
-		if i < 0 {
-			return false
-		}
-		if strings.HasPrefix(s[i:], keyword) {
-			return true
-		}
-		s = s[i+1:]
-	}
+// groupFilter is a 1024-bit Bloom filter, indexed by groupHash, of the
+// three-byte groups at offsets 0, 1 and 2 of every keyword that keywordAt
+// knows, digits excepted. It has no false negatives; a false positive only
+// costs a comparison. A string, so that it is a constant.
+// TestGroupFilter rebuilds it from the keywords.
+const groupFilter = "" +
+	"\x00\x00\x08\x80\x00\x00\x00\x20\x01\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x20\x00\x00\x00\x20\x40" +
+	"\x00\x00\x02\x00\x00\x02\x00\x00\x00\x40\x21\x00\x00\x00\x00\x20" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x40\x10\x00\x00\x00\x00\x48\x00" +
+	"\x00\x00\x20\x00\x00\x00\x00\x00\x00\x00\x40\x00\x00\x04\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00" +
+	"\x40\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00\x02\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x40\x00\x00\x00\x00\x00"
+
+// mayBeGroup reports whether the three bytes of g may be a group in
+// groupFilter.
+func mayBeGroup(g string) bool {
+	h := groupHash(g)
+	return groupFilter[h>>3]>>(h&7)&1 != 0
 }
 
-// filter is a 1024-bit Bloom filter of three-byte groups, indexed by
-// prefixHash of their byte keys. It has no false negatives; a false positive
-// only costs a comparison.
-type filter [16]uint64
-
-// keywordFilter returns the filter of the three-byte groups at offsets 0, 1
-// and 2 of every keyword that keywordAt knows. TestKeywordFilter rebuilds it
-// from the keywords and checks it.
-func keywordFilter() filter {
-	return filter{
-		0: 0x400002000000000, 1: 0x80000000000, 3: 0x100400000102, 4: 0x3000,
-		5: 0x20000000000000, 6: 0x4000000010000, 7: 0x4000000000000000, 8: 0x400000200,
-		9: 0x240000, 10: 0x400008002, 11: 0x20000010001000, 14: 0x800000000,
-		15: 0x280004200000000,
-	}
+// groupHash maps three bytes to 10 bits, the same for both cases of a
+// letter: it keeps the low five bits of each byte.
+func groupHash(g string) uint32 {
+	k := (uint32(g[0]) | uint32(g[1])<<8 | uint32(g[2])<<16) & 0x1f1f1f
+	return k * 0x9e3779b1 >> 22
 }
 
-// has reports whether the group whose byte keys are k may be in the filter.
-func (f *filter) has(k uint32) bool {
-	h := prefixHash(k)
-	return f[h>>6&15]>>(h&63)&1 != 0
-}
+// rankNoKeyword is the rank keywordAt gives a string that starts with no
+// keyword.
+const rankNoKeyword = 4
 
-// prefixHash maps a group's 15 bits of byte keys to 10 bits.
-func prefixHash(k uint32) uint32 { return (k & 0x7fff) * 0x9e3779b1 >> 22 }
-
-// byteKey folds a byte to its low 5 bits, the same for both cases of a
-// letter.
-func byteKey(b byte) uint32 { return uint32(b & 31) }
-
-// keywordAt reports the best-ranked keyword other than the digit ones that s
-// starts with: rank 0 for the timeout words to 3 for the unavailable ones, or
-// rank 4 and Unknown.
+// keywordAt reports the best-ranked keyword that s starts with: rank 0 for
+// the timeout words to 3 for the unavailable ones, or rankNoKeyword and
+// Unknown.
 func keywordAt(s string) (int, Class) {
 	if s == "" {
-		return 4, Unknown
+		return rankNoKeyword, Unknown
 	}
 	switch lower(s[0]) {
+	case '4':
+		if strings.HasPrefix(s, "429") {
+			return 2, RateLimit
+		}
+	case '5':
+		if strings.HasPrefix(s, "503") {
+			return 3, Unavailable
+		}
 	case 't':
 		if hasPrefixFold(s, "timeout") || hasPrefixFold(s, "timed out") {
 			return 0, Timeout
@@ -289,7 +298,7 @@ func keywordAt(s string) (int, Class) {
 			return 3, Unavailable
 		}
 	}
-	return 4, Unknown
+	return rankNoKeyword, Unknown
 }
 
 // hasPrefixFold reports whether s starts with the lower-case ASCII word,
