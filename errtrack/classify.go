@@ -197,25 +197,55 @@ func statusClass(code int) Class {
 // three bytes from such a position are one of the keyword's first three
 // three-byte groups; a Bloom filter of those groups (groupFilter) lets most
 // positions go by. At a candidate position the keywords are compared there
-// and at the two positions before.
+// and at the two positions before. Each position takes one four-byte load,
+// but the last when it is too close to the end.
 func classifyMessage(msg string) Class {
 	best, class := rankNoKeyword, Unknown
-	for i := 0; i < len(msg); i += 3 {
-		if c := msg[i]; c < '0' || c > '9' {
-			if len(msg)-i < 3 || !mayBeGroup(msg[i:i+3]) {
-				continue
-			}
+	i := 0
+	for ; i+4 <= len(msg); i += 3 {
+		s := msg[i : i+4]
+		if !candidate(uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24) {
+			continue
 		}
-		for p := max(i-2, 0); p <= i; p++ {
-			if rank, c := keywordAt(msg[p:]); rank < best {
-				best, class = rank, c
-			}
+		if best, class = bestBefore(msg, i, best, class); best == 0 {
+			return class
 		}
-		if best == 0 {
-			break
+	}
+	if i < len(msg) { // one position left, too close to the end
+		w := uint32(msg[i])
+		if i+3 <= len(msg) {
+			w |= uint32(msg[i+1])<<8 | uint32(msg[i+2])<<16
+		}
+		if candidate(w) {
+			_, class = bestBefore(msg, i, best, class)
 		}
 	}
 	return class
+}
+
+// candidate reports whether a keyword may start at the position of the low
+// byte of w, or at one of the two before: whether that byte is a digit or
+// the three low bytes may be a group in groupFilter.
+func candidate(w uint32) bool {
+	if c := byte(w); '0' <= c && c <= '9' {
+		return true
+	}
+	h := groupHash(w)
+	return groupFilter[h>>3]>>(h&7)&1 != 0
+}
+
+// bestBefore returns the better of best and the keywords at i and at the two
+// positions before, with its class.
+func bestBefore(msg string, i, best int, class Class) (int, Class) {
+	for p := max(i-2, 0); p <= i; p++ {
+		if !mayStartKeyword(msg[p]) {
+			continue
+		}
+		if rank, c := keywordAt(msg[p:]); rank < best {
+			best, class = rank, c
+		}
+	}
+	return best, class
 }
 
 // groupFilter is a 1024-bit Bloom filter, indexed by groupHash, of the
@@ -233,18 +263,20 @@ const groupFilter = "" +
 	"\x40\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00\x02\x00" +
 	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x40\x00\x00\x00\x00\x00"
 
-// mayBeGroup reports whether the three bytes of g may be a group in
-// groupFilter.
-func mayBeGroup(g string) bool {
-	h := groupHash(g)
-	return groupFilter[h>>3]>>(h&7)&1 != 0
+// groupHash maps the three low bytes of w to 10 bits, the same for both
+// cases of a letter: it keeps the low five bits of each byte.
+func groupHash(w uint32) uint32 {
+	return (w & 0x1f1f1f) * 0x9e3779b1 >> 22
 }
 
-// groupHash maps three bytes to 10 bits, the same for both cases of a
-// letter: it keeps the low five bits of each byte.
-func groupHash(g string) uint32 {
-	k := (uint32(g[0]) | uint32(g[1])<<8 | uint32(g[2])<<16) & 0x1f1f1f
-	return k * 0x9e3779b1 >> 22
+// mayStartKeyword reports whether a keyword that keywordAt knows starts
+// with c.
+func mayStartKeyword(c byte) bool {
+	switch lower(c) {
+	case 't', 'd', 'c', 'r', 'b', 'u', '4', '5':
+		return true
+	}
+	return false
 }
 
 // rankNoKeyword is the rank keywordAt gives a string that starts with no
