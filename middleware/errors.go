@@ -32,7 +32,7 @@ type StatusError struct {
 	// bounded by Recovery.MaxRetryAfter; zero if absent or invalid.
 	Wait time.Duration
 
-	resp *http.Response // the response, held by Transport
+	resp *http.Response // the response, held by Transport until it is returned or discarded
 }
 
 // Error returns "middleware: status 503 Service Unavailable".

@@ -108,8 +108,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := s.run(ctx)
 	if err != nil && rt.last != nil && req.Context().Err() == nil {
 		var se *StatusError
-		if errors.As(err, &se) && se.resp == rt.last {
-			resp, err, rt.last = rt.last, nil, nil
+		if errors.As(err, &se) && se == rt.last {
+			resp, err = se.resp, nil
+			se.resp, rt.last = nil, nil
 		}
 	}
 	rt.discard()
@@ -130,8 +131,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 type roundTrip struct {
 	t    *transport
 	req  *http.Request
-	sent bool           // req.Body was handed to the base transport
-	last *http.Response // the previous attempt's failure response
+	sent bool         // req.Body was handed to the base transport
+	last *StatusError // the previous attempt's failure, holding its response
 }
 
 // send is one attempt.
@@ -175,15 +176,16 @@ func (rt *roundTrip) send(ctx context.Context) (*http.Response, error) {
 	}
 	wait, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now(), r.maxRetryAfter())
 	buffer(resp)
-	rt.last = resp
-	return nil, &StatusError{Code: resp.StatusCode, Wait: wait, resp: resp}
+	rt.last = &StatusError{Code: resp.StatusCode, Wait: wait, resp: resp}
+	return nil, rt.last
 }
 
-// discard drains and closes the previous attempt's failure response.
+// discard drains and closes the previous attempt's failure response, and
+// lets go of it: the error may live on in a Tracker, the response must not.
 func (rt *roundTrip) discard() {
 	if rt.last != nil {
-		drain(rt.last.Body)
-		rt.last = nil
+		drain(rt.last.resp.Body)
+		rt.last.resp, rt.last = nil, nil
 	}
 }
 

@@ -550,3 +550,42 @@ type roundTripperOnly struct{}
 func (roundTripperOnly) RoundTrip(*http.Request) (*http.Response, error) {
 	return nil, errors.New("unused")
 }
+
+// The tracker keeps failed attempts' errors; it must not keep their
+// responses (and their buffered bodies) alive with them.
+func TestTransportTrackedErrorsReleaseResponses(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, strings.Repeat("x", 1000), http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	tracker := errtrack.New(errtrack.Config{})
+	r := &Recovery{
+		Retry:   &retry.Policy{MaxAttempts: 3, Backoff: backoff.Policy{Initial: time.Microsecond, Jitter: backoff.NoJitter}},
+		Tracker: tracker,
+	}
+	base := &http.Transport{}
+	defer base.CloseIdleConnections()
+	client := &http.Client{Transport: r.Transport(base)}
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || len(body) < 1000 {
+		t.Fatalf("got %d with %d bytes, want the last 503 with its body", resp.StatusCode, len(body))
+	}
+	recs := tracker.Recent()
+	if len(recs) != 3 {
+		t.Fatalf("tracked %d errors, want 3", len(recs))
+	}
+	for i, rec := range recs {
+		var se *StatusError
+		if !errors.As(rec.Err, &se) {
+			t.Fatalf("record %d: %v is not a *StatusError", i, rec.Err)
+		}
+		if se.resp != nil {
+			t.Errorf("record %d still holds its response", i)
+		}
+	}
+}
