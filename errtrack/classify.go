@@ -44,7 +44,7 @@ func Classify(err error) Class {
 		switch err {
 		case context.Canceled:
 			return Canceled
-		case io.ErrUnexpectedEOF:
+		case io.ErrUnexpectedEOF, io.EOF:
 			return Connection
 		}
 		return classifyMessage(err.Error())
@@ -155,7 +155,7 @@ func classifyNode(err error) (int, Class) {
 	case *net.OpError, *net.DNSError:
 		return rankNetwork, Connection
 	}
-	if err == io.ErrUnexpectedEOF {
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
 		return rankEOF, Connection
 	}
 	if e, ok := err.(interface{ StatusCode() int }); ok {

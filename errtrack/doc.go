@@ -25,7 +25,7 @@
 //	   syscall.ECONNREFUSED, ECONNRESET,
 //	   ECONNABORTED, EPIPE                          connection
 //	5. *net.OpError, *net.DNSError                  connection
-//	6. io.ErrUnexpectedEOF                          connection
+//	6. io.ErrUnexpectedEOF, io.EOF                  connection
 //	7. StatusCode() int: 429                        rate_limit
 //	   502, 503, 504                                service_unavailable
 //	   408                                          timeout
