@@ -1,0 +1,157 @@
+package chaos
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// idHeader carries a test-chosen request id, so the upstream can count how
+// many times each logical request reached it.
+const idHeader = "X-Chaos-Id"
+
+// upstream is a real HTTP server on a loopback port whose failures the test
+// controls. It counts every request it receives, by id.
+type upstream struct {
+	t    testing.TB
+	addr string
+
+	status     atomic.Int32 // answer this status instead of 200 (0: answer 200)
+	retryAfter atomic.Int32 // seconds for Retry-After on failures (0: none)
+	failEvery  atomic.Int32 // answer 503 to every n-th request (0: never)
+	drop       atomic.Bool  // close the connection without answering
+	delay      atomic.Int64 // handler latency in ns
+	body       []byte
+
+	hits atomic.Int64
+	mu   sync.Mutex
+	seen map[string]int
+	srv  *http.Server
+	done chan struct{}
+}
+
+// startUpstream serves on a free loopback port; every 200 answer carries a
+// body of bodySize bytes. It is closed when the test ends.
+func startUpstream(t testing.TB, bodySize int) *upstream {
+	t.Helper()
+	u := &upstream{t: t, addr: "127.0.0.1:0", seen: map[string]int{}}
+	u.body = make([]byte, bodySize)
+	for i := range u.body {
+		u.body[i] = 'a' + byte(i%26)
+	}
+	u.Up()
+	t.Cleanup(u.Down)
+	return u
+}
+
+func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := u.hits.Add(1)
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}
+	if id := r.Header.Get(idHeader); id != "" {
+		u.mu.Lock()
+		u.seen[r.Method+" "+id]++
+		u.mu.Unlock()
+	}
+	if d := time.Duration(u.delay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if u.drop.Load() {
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			c.Close()
+			return
+		}
+	}
+	status := int(u.status.Load())
+	if every := int64(u.failEvery.Load()); every > 0 && n%every == 0 {
+		status = http.StatusServiceUnavailable
+	}
+	if status != 0 && status != http.StatusOK {
+		if s := u.retryAfter.Load(); s > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(s)))
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(u.body)))
+	_, _ = w.Write(u.body)
+}
+
+// Times reports how many times the request with this method and id arrived.
+func (u *upstream) Times(method, id string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.seen[method+" "+id]
+}
+
+// MaxTimes reports the most times any single request of this method arrived,
+// and how many distinct requests of this method arrived.
+func (u *upstream) MaxTimes(method string) (most, distinct int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for k, n := range u.seen {
+		if len(k) > len(method) && k[:len(method)+1] == method+" " {
+			distinct++
+			most = max(most, n)
+		}
+	}
+	return most, distinct
+}
+
+// Down closes the server, its listener and every connection it holds.
+func (u *upstream) Down() {
+	u.mu.Lock()
+	srv, done := u.srv, u.done
+	u.srv = nil
+	u.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	_ = srv.Close()
+	<-done
+}
+
+// Up serves again on the same port.
+func (u *upstream) Up() {
+	u.t.Helper()
+	var ln net.Listener
+	var err error
+	for range 50 { // the port may take a moment to be reusable
+		if ln, err = net.Listen("tcp", u.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		u.t.Fatalf("upstream listen: %v", err)
+	}
+	srv := &http.Server{Handler: u, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			u.t.Errorf("upstream serve: %v", err)
+		}
+	}()
+	u.mu.Lock()
+	u.addr, u.srv, u.done = ln.Addr().String(), srv, done
+	u.mu.Unlock()
+}
+
+// Addr is the server's host:port.
+func (u *upstream) Addr() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.addr
+}
