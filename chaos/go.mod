@@ -28,3 +28,4 @@ require (
 )
 
 replace github.com/seed94f50169/resilience => ../
+require github.com/seed94f50169/resilience v0.0.0
