@@ -64,7 +64,7 @@ var transportScenarios = []transportScenario{
 		name: "slow_close",
 		body: 1 << 10,
 		fault: func(r *rig) {
-			r.u.drop.Store(true) // the upstream hangs up without answering...
+			r.u.drop.Store(true)                                               // the upstream hangs up without answering...
 			r.p.Add("slow_close", "downstream", map[string]any{"delay": 2000}) // ...and the close is held 2s
 		},
 		heal:    func(r *rig) { r.u.drop.Store(false); r.p.Clear() },
