@@ -64,8 +64,9 @@ var transportScenarios = []transportScenario{
 		name: "slow_close",
 		body: 1 << 10,
 		fault: func(r *rig) {
-			r.u.drop.Store(true)                                               // the upstream hangs up without answering...
-			r.p.Add("slow_close", "downstream", map[string]any{"delay": 2000}) // ...and the close is held 2s
+			// The upstream hangs up without answering, and the close is held 2s.
+			r.u.drop.Store(true)
+			r.p.Add("slow_close", "downstream", map[string]any{"delay": 2000})
 		},
 		heal:    func(r *rig) { r.u.drop.Store(false); r.p.Clear() },
 		breaker: mustOpen,
