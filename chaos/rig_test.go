@@ -42,18 +42,47 @@ type countingRT struct {
 	failures atomic.Int64
 	mu       sync.Mutex
 	attempts map[string]int
+	spans    map[string][]span
+}
+
+// span is one attempt on the wire, for explaining a slow request.
+type span struct {
+	start, end time.Time
+	err        error
+	status     int
 }
 
 func (c *countingRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.total.Add(1)
+	key := req.Method + " " + req.Header.Get(idHeader)
 	c.mu.Lock()
-	c.attempts[req.Method+" "+req.Header.Get(idHeader)]++
+	c.attempts[key]++
 	c.mu.Unlock()
+	sp := span{start: time.Now()}
 	resp, err := c.base.RoundTrip(req)
+	sp.end, sp.err = time.Now(), err
 	if err != nil || resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		c.failures.Add(1)
 	}
+	if resp != nil {
+		sp.status = resp.StatusCode
+	}
+	c.mu.Lock()
+	c.spans[key] = append(c.spans[key], sp)
+	c.mu.Unlock()
 	return resp, err
+}
+
+// Explain describes the attempts of one request relative to its start.
+func (c *countingRT) Explain(res result) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := ""
+	for i, sp := range c.spans[res.method+" "+res.id] {
+		s += fmt.Sprintf(" attempt %d: %v→%v status %d err %v;", i+1,
+			round(sp.start.Sub(res.start)), round(sp.end.Sub(res.start)), sp.status, sp.err)
+	}
+	return s + fmt.Sprintf(" headers at %v, ended at %v", round(res.headers), round(res.took))
 }
 
 func (c *countingRT) Attempts(method, id string) int {
@@ -96,7 +125,7 @@ func newRig(t *testing.T, bodySize int) *rig {
 	r.u = startUpstream(t, bodySize)
 	r.p = startProxy(t, r.u.Addr())
 	r.tr = newBaseTransport(t)
-	r.count = &countingRT{base: r.tr, attempts: map[string]int{}}
+	r.count = &countingRT{base: r.tr, attempts: map[string]int{}, spans: map[string][]span{}}
 	r.budget = retry.NewBudget(retry.BudgetConfig{Ratio: budgetRatio, MinPerSecond: budgetFloor})
 	r.tracker = errtrack.New(errtrack.Config{})
 	r.breaker = breaker.New(breaker.Config{
@@ -130,11 +159,13 @@ func newRig(t *testing.T, bodySize int) *rig {
 
 // result is how one request ended.
 type result struct {
-	method string
-	id     string
-	took   time.Duration
-	status int
-	err    error
+	method  string
+	id      string
+	start   time.Time
+	headers time.Duration // when RoundTrip returned
+	took    time.Duration
+	status  int
+	err     error
 }
 
 // outcome names a result: "200", "503", or the error's class.
@@ -156,13 +187,14 @@ func (r *rig) do(method string) result {
 		body = bytes.NewReader([]byte(`{"event":` + id + `}`)) // GetBody is set: replay would be possible
 	}
 	start := time.Now()
-	defer func() { res.took = time.Since(start) }()
+	res.start = start
 	req, err := http.NewRequestWithContext(context.Background(), method, r.p.URL()+"/item/"+id, body)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	req.Header.Set(idHeader, id)
 	resp, err := r.client.RoundTrip(req)
+	res.headers = time.Since(start)
 	if err != nil {
 		res.err = err
 		res.took = time.Since(start)

@@ -187,7 +187,7 @@ func TestTransportUnderFaults(t *testing.T) {
 			// Every request ended in time, with a success or a classified error.
 			for _, res := range results {
 				if res.took > totalBudget+slack {
-					t.Errorf("%s %s took %v, budget %v", res.method, res.id, res.took, totalBudget)
+					t.Errorf("%s %s took %v, budget %v:%s", res.method, res.id, res.took, totalBudget, r.count.Explain(res))
 				}
 				if res.err != nil && errtrack.Classify(res.err) == errtrack.Unknown {
 					t.Errorf("%s %s: unclassified error %v", res.method, res.id, res.err)
