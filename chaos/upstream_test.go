@@ -26,21 +26,37 @@ type upstream struct {
 	retryAfter atomic.Int32 // seconds for Retry-After on failures (0: none)
 	failEvery  atomic.Int32 // answer 503 to every n-th request (0: never)
 	drop       atomic.Bool  // close the connection without answering
+	failFirst  atomic.Int32 // answer 503 to the first arrival of every n-th request id (0: never)
+	panicFirst atomic.Int32 // panic on the first arrival of every n-th request id (0: never)
+	panics     atomic.Int64 // panics raised
+	handler    http.Handler // what the server runs: u itself, or u wrapped
 	delay      atomic.Int64 // handler latency in ns
 	body       []byte
 
-	hits atomic.Int64
-	mu   sync.Mutex
-	seen map[string]int
-	srv  *http.Server
-	done chan struct{}
+	hits    atomic.Int64
+	mu      sync.Mutex
+	seen    map[string]int  // arrivals by method and id, unless noCount
+	noCount bool            // set before serving: do not keep seen (the soak)
+	faulted map[string]bool // ids whose first arrival got a fault, until the second
+	srv     *http.Server
+	done    chan struct{}
 }
 
 // startUpstream serves on a free loopback port; every 200 answer carries a
 // body of bodySize bytes. It is closed when the test ends.
 func startUpstream(t testing.TB, bodySize int) *upstream {
 	t.Helper()
-	u := &upstream{t: t, addr: "127.0.0.1:0", seen: map[string]int{}}
+	return startUpstreamWith(t, bodySize, nil)
+}
+
+// startUpstreamWith is startUpstream with the handler wrapped by wrap.
+func startUpstreamWith(t testing.TB, bodySize int, wrap func(http.Handler) http.Handler) *upstream {
+	t.Helper()
+	u := &upstream{t: t, addr: "127.0.0.1:0", seen: map[string]int{}, faulted: map[string]bool{}}
+	u.handler = u
+	if wrap != nil {
+		u.handler = wrap(u)
+	}
 	u.body = make([]byte, bodySize)
 	for i := range u.body {
 		u.body[i] = 'a' + byte(i%26)
@@ -56,9 +72,14 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}
 	if id := r.Header.Get(idHeader); id != "" {
-		u.mu.Lock()
-		u.seen[r.Method+" "+id]++
-		u.mu.Unlock()
+		if !u.noCount {
+			u.mu.Lock()
+			u.seen[r.Method+" "+id]++
+			u.mu.Unlock()
+		}
+		if u.firstFault(w, id) {
+			return
+		}
 	}
 	if d := time.Duration(u.delay.Load()); d > 0 {
 		select {
@@ -86,6 +107,38 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(u.body)))
 	_, _ = w.Write(u.body)
+}
+
+// firstFault answers with the fault failFirst or panicFirst asks for, on
+// the first arrival of a request id they select, and reports whether it did.
+func (u *upstream) firstFault(w http.ResponseWriter, id string) bool {
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		return false
+	}
+	pe, fe := int(u.panicFirst.Load()), int(u.failFirst.Load())
+	doPanic, doFail := pe > 0 && n%pe == 0, fe > 0 && n%fe == 0
+	if !doPanic && !doFail {
+		return false
+	}
+	u.mu.Lock()
+	again := u.faulted[id]
+	if again {
+		delete(u.faulted, id)
+	} else {
+		u.faulted[id] = true
+	}
+	u.mu.Unlock()
+	switch {
+	case again:
+		return false
+	case doPanic:
+		u.panics.Add(1)
+		panic("chaos: upstream panics on request " + id)
+	default:
+		http.Error(w, "chaos: first attempt fails", http.StatusServiceUnavailable)
+		return true
+	}
 }
 
 // Times reports how many times the request with this method and id arrived.
@@ -136,7 +189,7 @@ func (u *upstream) Up() {
 	if err != nil {
 		u.t.Fatalf("upstream listen: %v", err)
 	}
-	srv := &http.Server{Handler: u, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: u.handler, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
