@@ -186,24 +186,22 @@ func (r *rig) do(method string) result {
 	if method == http.MethodPost {
 		body = bytes.NewReader([]byte(`{"event":` + id + `}`)) // GetBody is set: replay would be possible
 	}
-	start := time.Now()
-	res.start = start
+	res.start = time.Now()
 	req, err := http.NewRequestWithContext(context.Background(), method, r.p.URL()+"/item/"+id, body)
 	if err != nil {
-		r.t.Fatal(err)
+		res.err = err // cannot happen with these URLs; reported as unclassified
+		return res
 	}
 	req.Header.Set(idHeader, id)
 	resp, err := r.client.RoundTrip(req)
-	res.headers = time.Since(start)
-	if err != nil {
-		res.err = err
-		res.took = time.Since(start)
-		return res
+	res.headers = time.Since(res.start)
+	if err == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		res.status = resp.StatusCode
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	res.status, res.err = resp.StatusCode, err
-	res.took = time.Since(start)
+	res.err = err
+	res.took = time.Since(res.start)
 	return res
 }
 
