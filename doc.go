@@ -1,4 +1,73 @@
-// Package resilience is the front page of a set of small, independent
-// fault-tolerance packages. Each package stands alone; the middleware package
-// composes them into one recovery stack.
+// Package resilience is the front page of a set of small fault-tolerance
+// packages for Go. This package holds no code; it explains how the others fit.
+//
+// Each package stands alone, has one primary type or function, and can be
+// used without the others:
+//
+//	backoff     delay schedules: exponential, capped, with full, equal,
+//	            decorrelated or spread jitter; stateless Delay(n) and a
+//	            stateful Sequence for control loops
+//	retry       retry policy: attempts, elapsed budget, classification,
+//	            Retry-After hints, a shared retry budget
+//	breaker     circuit breaker: closed, open, half-open; consecutive and
+//	            rate-based tripping, slow-call detection
+//	bulkhead    concurrency isolation: a bounded number of calls in flight,
+//	            a bounded FIFO queue, a queue timeout
+//	timeout     per-call timeouts and cascading budgets whose error names the
+//	            scope that expired
+//	fallback    ordered alternatives, predicates, last-known-good values
+//	errtrack    a bounded ring of recent errors, classified and counted
+//	middleware  Recovery: one config composing all of the above for plain
+//	            calls, http.RoundTripper and http.Handler
+//
+// # Composition
+//
+// The packages never import one another (except retry, which uses backoff,
+// and middleware, which composes them all). They cooperate through small
+// interfaces that any error may implement:
+//
+//	interface{ RetryAfter() time.Duration } // retry waits at least this long
+//	interface{ ErrorClass() string }        // errtrack classifies by it
+//	interface{ Temporary() bool }           // honoured by classification
+//
+// An open breaker's rejection reports the time left until it half-opens, so a
+// retry loop around it waits instead of burning attempts; a full bulkhead
+// reports "bulkhead_full", so the error tracker counts shed load as such.
+//
+// When the patterns are stacked, the order matters. middleware.Recovery uses,
+// outermost first:
+//
+//	fallback → total timeout → retry → breaker → bulkhead → attempt timeout → fn
+//
+// Each layer is where it is for a reason:
+//
+//   - Fallbacks wrap everything: they run only when the whole stack failed.
+//   - The total timeout bounds every attempt and every wait between attempts.
+//   - Retry sits outside the breaker, so each attempt asks the breaker and an
+//     open breaker stops the retries (or makes them wait for half-open).
+//   - The breaker sits outside the bulkhead, so calls it rejects never take a
+//     slot, and a full bulkhead is a local condition, not a backend failure.
+//   - The per-attempt timeout is innermost, so it bounds one call to the
+//     backend and a slow call counts against the breaker.
+//
+// # When to use which
+//
+// Retry transient failures of idempotent operations, with jitter, under a
+// budget. Break the circuit to a dependency that is down, so callers fail in
+// microseconds instead of timing out, and the dependency can recover. Bound
+// concurrency with a bulkhead where one slow dependency could otherwise take
+// every goroutine or connection. Put a timeout on every call that crosses a
+// network, and a total budget on every request that makes several. Fall back
+// where a degraded answer beats none. Track errors by class to see which of
+// these is happening.
+//
+// # Conventions
+//
+// Every operation is a func(context.Context) (T, error) and every package
+// offers a generic Do. Configuration is a plain struct whose zero fields mean
+// the documented defaults. Errors are sentinels matched with errors.Is, plus
+// typed errors matched with errors.As, always wrapping the cause. Every wait
+// selects on ctx.Done(). No package starts a goroutine per call, nor one that
+// outlives the call that started it, unless its type has a Close method. The
+// success paths of breaker, bulkhead and retry allocate nothing.
 package resilience

@@ -1,0 +1,548 @@
+package breaker
+
+import (
+	"context"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// State is the state of a Breaker.
+type State int32
+
+// The states of a Breaker.
+const (
+	Closed   State = iota // calls pass; failures are counted
+	Open                  // calls are rejected with ErrOpen
+	HalfOpen              // a few probe calls pass; the rest get ErrTooManyCalls
+)
+
+// String returns "closed", "open" or "half-open".
+func (s State) String() string {
+	switch s {
+	case Closed:
+		return "closed"
+	case Open:
+		return "open"
+	case HalfOpen:
+		return "half-open"
+	}
+	return "unknown"
+}
+
+// The state word packs everything the lock-free paths need:
+// bits 0-1 state, bit 2 "open period nearly over", bits 3-31 consecutive closed
+// failures, bits 32-63 generation (bumped by every transition).
+const (
+	stateMask = 3
+	dueBit    = 4 // in the word: the open period is nearly over
+	plainBit  = 4 // in a closed Permit's copy: no window, no slow-call detection
+	failShift = 3
+	failOne   = 1 << failShift
+	failMask  = (1<<29 - 1) << failShift
+	genShift  = 32
+)
+
+func gen(w uint64) uint64 { return w >> genShift }
+
+// Stats is a snapshot of a Breaker's counters.
+type Stats struct {
+	State State
+
+	// Totals since New. Every admitted call counts once in Successes,
+	// Failures or Ignored when its Done runs (stale outcomes included);
+	// every rejected call (ErrOpen or ErrTooManyCalls) counts once in
+	// Rejected. SlowCalls counts successes and failures that were slow.
+	Successes, Failures, Ignored, Rejected, SlowCalls uint64
+
+	// ConsecutiveFailures counts closed-state failures since the last
+	// success or transition. ConsecutiveSuccesses counts the probe successes
+	// in half-open; in closed it is the number of successes recorded (stale
+	// ones included) since the last failure or transition. Both are 0 while
+	// open.
+	ConsecutiveFailures, ConsecutiveSuccesses uint64
+
+	// Forced reports whether the breaker was forced open by ForceOpen.
+	Forced bool
+
+	// LastTransition is when the state last changed (or New, or Reset).
+	LastTransition time.Time
+}
+
+// Breaker is a circuit breaker. Create one with New (the zero Breaker is not
+// usable); it is safe for concurrent use.
+type Breaker struct {
+	word atomic.Uint64 // read on every call; written by failures and transitions
+	_    [56]byte
+
+	cfg      Config
+	slowPath uint64 // 0 when there is no window and no slow-call detection: Allow's fast path applies
+	clock    bool   // outcomes need the time: slow-call detection or a time window
+	base     time.Time
+	shards   []shard
+	mask     uintptr
+	openErr  *openError
+	win      *window
+
+	openUntil atomic.Int64 // ns since base; 0 when forced
+	succBase  atomic.Uint64
+
+	mu        sync.Mutex // guards the fields below and every transition
+	timer     *time.Timer
+	forced    bool
+	probes    int   // half-open permits outstanding
+	hoSucc    int   // half-open consecutive successes
+	lastProbe int64 // ns since base of the last probe admission
+	lastTrans time.Time
+}
+
+// shard holds a slice of the totals; calls pick a shard by the address of
+// their goroutine's stack so parallel callers rarely share a cache line.
+type shard struct {
+	successes, failures, ignored, rejected, slow atomic.Uint64
+	_                                            [88]byte
+}
+
+// New returns a closed Breaker. It panics with the message of
+// cfg.Validate() ("breaker: <Field> ...") if cfg is invalid.
+func New(cfg Config) *Breaker {
+	if err := cfg.Validate(); err != nil {
+		panic(err.Error())
+	}
+	cfg = cfg.withDefaults()
+	n := 8 // shards: 8 per CPU, at most 64 (128 bytes each)
+	for n < 8*runtime.GOMAXPROCS(0) && n < 64 {
+		n *= 2
+	}
+	b := &Breaker{
+		cfg:    cfg,
+		base:   time.Now(),
+		shards: make([]shard, n),
+		mask:   uintptr(n - 1),
+	}
+	b.lastTrans = b.base
+	b.openErr = &openError{b}
+	if cfg.FailureRateThreshold > 0 || cfg.SlowCallRateThreshold > 0 {
+		b.win = newWindow(cfg)
+	}
+	if b.win != nil || cfg.SlowCallDuration > 0 {
+		b.slowPath = 1
+	}
+	b.clock = cfg.SlowCallDuration > 0 || b.win != nil && b.win.width > 0
+	b.timer = time.AfterFunc(maxDuration, b.openTimeout)
+	b.timer.Stop()
+	return b
+}
+
+func (b *Breaker) now() int64 { return int64(time.Since(b.base)) }
+
+// shard picks the caller's counter shard. The address of a local variable
+// identifies the goroutine's stack (in 8 KiB units), and goroutines running
+// in parallel have different stacks, so they mostly write different cache
+// lines. A stack that moves only changes shard: totals sum every shard.
+func (b *Breaker) shard() *shard {
+	var x byte
+	h := uintptr(unsafe.Pointer(&x)) >> 13
+	h ^= h >> 5
+	return &b.shards[h&b.mask]
+}
+
+// State returns the current state. An open breaker whose open period is
+// over still reports Open until the next call moves it to half-open.
+func (b *Breaker) State() State { return State(b.word.Load() & stateMask) }
+
+// Permit is the admission of one call, returned by Allow. Report the call's
+// outcome with Done exactly once. The zero Permit's Done does nothing.
+type Permit struct {
+	b     *Breaker
+	w     uint64 // state word at admission: state and generation
+	start int64  // ns since base, when slow-call detection is on
+}
+
+// Allow asks to make one call. It returns a Permit, or ErrOpen-matching
+// error while open, or ErrTooManyCalls when half-open probes are busy. It
+// allocates nothing; in the closed state it takes no lock and reads the
+// clock only when SlowCallDuration is set.
+func (b *Breaker) Allow() (Permit, error) {
+	if w := b.word.Load(); w&stateMask|b.slowPath == 0 {
+		return Permit{b: b, w: w | plainBit}, nil
+	}
+	return b.allow()
+}
+
+func (b *Breaker) allow() (Permit, error) {
+	w := b.word.Load()
+	if w&stateMask == uint64(Closed) {
+		p := Permit{b: b, w: w}
+		if b.cfg.SlowCallDuration > 0 {
+			p.start = b.now()
+		}
+		return p, nil
+	}
+	if w&stateMask == uint64(Open) && (w&dueBit == 0 || b.now() < b.openUntil.Load()) {
+		return Permit{}, b.reject(b.openErr)
+	}
+	return b.allowSlow()
+}
+
+func (b *Breaker) reject(err error) error {
+	b.shard().rejected.Add(1)
+	if b.cfg.OnReject != nil {
+		b.cfg.OnReject(err)
+	}
+	return err
+}
+
+func (b *Breaker) allowSlow() (Permit, error) {
+	b.mu.Lock()
+	w := b.word.Load()
+	var from State = -1
+	switch State(w & stateMask) {
+	case Closed:
+		b.mu.Unlock()
+		return b.allow()
+	case Open:
+		if w&dueBit == 0 || b.now() < b.openUntil.Load() {
+			b.mu.Unlock()
+			return Permit{}, b.reject(b.openErr)
+		}
+		w = b.transition(w, HalfOpen)
+		from = Open
+	}
+	now := b.now()
+	var err error
+	if b.probes >= b.cfg.HalfOpenMaxCalls {
+		if now-b.lastProbe < int64(b.cfg.ProbeTimeout) {
+			err = ErrTooManyCalls
+		} else { // the outstanding probes are lost: abandon them
+			w = b.bump(w)
+			b.probes = 0
+		}
+	}
+	if err == nil {
+		b.probes++
+		b.lastProbe = now
+	}
+	b.mu.Unlock()
+	b.changed(from, HalfOpen)
+	if err != nil {
+		return Permit{}, b.reject(err)
+	}
+	return Permit{b: b, w: w, start: now}, nil
+}
+
+// Done reports the outcome of the call admitted by p: a nil error is a
+// success, others are classified by Config.IsIgnored and Config.IsFailure.
+// An outcome whose call began before the last transition (a stale outcome)
+// counts in Stats totals but does not affect the state. It allocates
+// nothing; in the closed state it takes no lock unless a rate rule is
+// configured (then the window's own lock).
+func (p Permit) Done(err error) {
+	p.b.done(p, err)
+}
+
+func (b *Breaker) done(p Permit, err error) {
+	if err == nil && p.w&plainBit != 0 {
+		// A closed-state success of a plain breaker: one add on this
+		// goroutine's shard, one load.
+		b.shard().successes.Add(1)
+		if b.word.Load()&failMask != 0 {
+			b.clearFails(p.w)
+		}
+		return
+	}
+	if b != nil {
+		b.classify(p, err)
+	}
+}
+
+func (b *Breaker) classify(p Permit, err error) {
+	switch {
+	case err == nil:
+		p.record(success)
+	case b.cfg.IsIgnored(err):
+		p.record(ignored)
+	case b.cfg.IsFailure == nil || b.cfg.IsFailure(err):
+		p.record(failure)
+	default:
+		p.record(success)
+	}
+}
+
+type outcome int
+
+const (
+	success outcome = iota
+	failure
+	ignored
+)
+
+func (p Permit) record(o outcome) {
+	b := p.b
+	sh := b.shard()
+	var now int64
+	slow := false
+	if b.clock && o != ignored {
+		now = b.now()
+		if b.cfg.SlowCallDuration > 0 && now-p.start >= int64(b.cfg.SlowCallDuration) {
+			slow = true
+			sh.slow.Add(1)
+		}
+	}
+	switch o {
+	case success:
+		sh.successes.Add(1)
+	case failure:
+		sh.failures.Add(1)
+	default:
+		sh.ignored.Add(1)
+	}
+	if p.w&stateMask == uint64(HalfOpen) {
+		b.probeDone(p.w, o)
+		return
+	}
+	switch o {
+	case ignored:
+		return
+	case success:
+		if b.word.Load()&failMask != 0 {
+			b.clearFails(p.w)
+		}
+	case failure:
+		if b.addFail(p.w) {
+			return
+		}
+	}
+	if b.win != nil && b.win.record(b, p.w, now, o == failure, slow) {
+		b.trip(p.w)
+	}
+}
+
+// clearFails resets the consecutive failure count of generation pw.
+func (b *Breaker) clearFails(pw uint64) {
+	for {
+		w := b.word.Load()
+		if gen(w) != gen(pw) || w&failMask == 0 || b.word.CompareAndSwap(w, w&^failMask) {
+			return
+		}
+	}
+}
+
+// addFail counts a closed-state failure of generation pw and opens the
+// breaker if it reaches FailureThreshold. It reports whether the outcome is
+// done with: stale, or it opened the breaker.
+func (b *Breaker) addFail(pw uint64) bool {
+	for {
+		w := b.word.Load()
+		if gen(w) != gen(pw) {
+			return true
+		}
+		n := w
+		if w&failMask != failMask {
+			n += failOne
+		}
+		if b.word.CompareAndSwap(w, n) {
+			b.succBase.Store(b.sum(func(s *shard) *atomic.Uint64 { return &s.successes }))
+			if t := b.cfg.FailureThreshold; t > 0 && (n&failMask)>>failShift >= uint64(t) {
+				b.trip(pw)
+				return true
+			}
+			return false
+		}
+	}
+}
+
+// trip opens a closed breaker if it is still in generation pw.
+func (b *Breaker) trip(pw uint64) {
+	b.mu.Lock()
+	w := b.word.Load()
+	if gen(w) != gen(pw) || w&stateMask != uint64(Closed) {
+		b.mu.Unlock()
+		return
+	}
+	b.transition(w, Open)
+	b.mu.Unlock()
+	b.changed(Closed, Open)
+}
+
+// probeDone applies a half-open outcome of generation pw.
+func (b *Breaker) probeDone(pw uint64, o outcome) {
+	b.mu.Lock()
+	w := b.word.Load()
+	if gen(w) != gen(pw) {
+		b.mu.Unlock()
+		return
+	}
+	b.probes--
+	to := HalfOpen
+	switch o {
+	case success:
+		b.hoSucc++
+		if b.hoSucc >= b.cfg.SuccessThreshold {
+			to = Closed
+		}
+	case failure:
+		to = Open
+	}
+	if to != HalfOpen {
+		b.transition(w, to)
+	}
+	b.mu.Unlock()
+	if to != HalfOpen {
+		b.changed(HalfOpen, to)
+	}
+}
+
+// bump returns w in a new generation, with no failures, stored. b.mu held.
+func (b *Breaker) bump(w uint64) uint64 {
+	n := (gen(w)+1)<<genShift | w&stateMask
+	b.word.Store(n)
+	return n
+}
+
+// transition moves the breaker from the state in w to state to, in a new
+// generation, and returns the new word. b.mu must be held; the caller runs
+// b.changed after unlocking.
+func (b *Breaker) transition(w uint64, to State) uint64 {
+	n := b.bump(w&^stateMask | uint64(to))
+	now := time.Now()
+	b.lastTrans = now
+	b.probes, b.hoSucc = 0, 0
+	b.timer.Stop()
+	switch to {
+	case Closed:
+		b.succBase.Store(b.sum(func(s *shard) *atomic.Uint64 { return &s.successes }))
+	case Open:
+		d := b.cfg.OpenTimeout
+		if j := b.cfg.OpenTimeoutJitter; j > 0 {
+			d += time.Duration(rand.Int64N(int64(float64(d)*j) + 1))
+		}
+		b.openUntil.Store(int64(now.Sub(b.base) + d))
+		b.timer.Reset(d - min(d/2, nearlyOver))
+	case HalfOpen:
+		b.lastProbe = int64(now.Sub(b.base))
+	}
+	return n
+}
+
+// nearlyOver is how long before the end of an open period its timer fires.
+// Until then a rejection needs no clock read; after it, rejections compare
+// the clock with the end of the period, so the first call at or after the
+// end moves the breaker to half-open exactly, however late the timer runs.
+const nearlyOver = 10 * time.Millisecond
+
+// openTimeout runs when an open period's timer fires: it marks the period
+// nearly over (see nearlyOver).
+func (b *Breaker) openTimeout() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if w := b.word.Load(); w&stateMask == uint64(Open) && !b.forced {
+		b.word.Store(w | dueBit)
+	}
+}
+
+func (b *Breaker) changed(from, to State) {
+	if from >= 0 && from != to && b.cfg.OnStateChange != nil {
+		b.cfg.OnStateChange(from, to)
+	}
+}
+
+// Reset closes the breaker and clears its consecutive counts, window and
+// forced-open mode. Totals since New are kept. Outcomes of calls admitted
+// before Reset become stale.
+func (b *Breaker) Reset() { b.set(Closed, false) }
+
+// ForceOpen opens the breaker until Reset: every call is rejected with an
+// ErrOpen-matching error whose RetryAfter is 0.
+func (b *Breaker) ForceOpen() { b.set(Open, true) }
+
+func (b *Breaker) set(to State, forced bool) {
+	b.mu.Lock()
+	w := b.word.Load()
+	from := State(w & stateMask)
+	b.transition(w, to)
+	b.forced = forced
+	if forced {
+		b.timer.Stop()
+		b.openUntil.Store(0)
+	}
+	b.mu.Unlock()
+	b.changed(from, to)
+}
+
+func (b *Breaker) sum(field func(*shard) *atomic.Uint64) uint64 {
+	var n uint64
+	for i := range b.shards {
+		n += field(&b.shards[i]).Load()
+	}
+	return n
+}
+
+// Stats returns a snapshot of the breaker's state and counters.
+func (b *Breaker) Stats() Stats {
+	b.mu.Lock()
+	w := b.word.Load()
+	s := Stats{
+		State:          State(w & stateMask),
+		Forced:         b.forced,
+		LastTransition: b.lastTrans,
+	}
+	hoSucc := b.hoSucc
+	b.mu.Unlock()
+	s.Successes = b.sum(func(s *shard) *atomic.Uint64 { return &s.successes })
+	s.Failures = b.sum(func(s *shard) *atomic.Uint64 { return &s.failures })
+	s.Ignored = b.sum(func(s *shard) *atomic.Uint64 { return &s.ignored })
+	s.Rejected = b.sum(func(s *shard) *atomic.Uint64 { return &s.rejected })
+	s.SlowCalls = b.sum(func(s *shard) *atomic.Uint64 { return &s.slow })
+	switch s.State {
+	case Closed:
+		s.ConsecutiveFailures = (w & failMask) >> failShift
+		s.ConsecutiveSuccesses = s.Successes - min(s.Successes, b.succBase.Load())
+	case HalfOpen:
+		s.ConsecutiveSuccesses = uint64(hoSucc)
+	}
+	return s
+}
+
+// Do runs fn through b: it returns ErrOpen or ErrTooManyCalls without
+// calling fn when b rejects the call, and otherwise fn's result, after
+// reporting fn's error to b. A panic in fn counts as a failure (whatever
+// IsFailure says), releases a half-open probe slot, and keeps unwinding.
+func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
+	p, err := b.Allow()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			p.record(failure)
+		}
+	}()
+	v, err := fn(ctx)
+	ok = true
+	p.Done(err)
+	return v, err
+}
+
+// Do is the non-generic form of the package-level Do.
+func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
+	p, err := b.Allow()
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			p.record(failure)
+		}
+	}()
+	err = fn(ctx)
+	ok = true
+	p.Done(err)
+	return err
+}

@@ -1,0 +1,54 @@
+// Package bulkhead isolates a dependency by bounding how many calls run
+// against it at once and how many wait for their turn, so one slow
+// dependency cannot take every goroutine, connection or file of a process
+// with it.
+//
+// # Use
+//
+//	b := bulkhead.New(bulkhead.Config{MaxConcurrent: 10})
+//	v, err := bulkhead.Do(ctx, b, fetch)
+//
+// or, when the work does not fit a function, Acquire and Release:
+//
+//	if err := b.Acquire(ctx); err != nil {
+//		return err
+//	}
+//	defer b.Release()
+//
+// # Defaults
+//
+// A zero Config field takes its default: MaxConcurrent 10, MaxQueued 100,
+// QueueTimeout 5s. MaxQueued NoQueue means "no queue, reject when full";
+// QueueTimeout NoQueueTimeout means "wait until the caller's context ends".
+// New panics, with a message naming the field, on a Config that Validate
+// rejects (a negative MaxConcurrent, or a limit above MaxLimit). A zero
+// Bulkhead, not made by New, has no slots and no queue: it rejects every
+// call.
+//
+// # Queueing
+//
+// Callers that find every slot taken wait in a FIFO queue: a released slot
+// goes straight to the longest-waiting caller, and newcomers never overtake
+// it. A caller leaves the queue when its slot comes, when its context ends
+// (Acquire returns ctx.Err()), or after QueueTimeout (ErrQueueTimeout). If a
+// slot is handed to a caller at the very moment its context ends, the slot
+// is passed on to the next caller, never lost.
+//
+// # Errors
+//
+// Rejections are *RejectedError values that match ErrFull (no slot and no
+// queue place: rejected at once) or ErrQueueTimeout with errors.Is. Both
+// report ErrorClass "bulkhead_full" and a RetryAfter hint (the
+// QueueTimeout), which retry loops and HTTP servers can use.
+//
+// # Concurrency and cost
+//
+// A Bulkhead is safe for concurrent use. When a slot is free and nobody is
+// queued, Acquire and Release are a single atomic compare-and-swap each:
+// no lock, no allocation. Only queueing takes a mutex; queue entries and
+// their timers are pooled, so waiting and rejections do not allocate
+// either. Stats reads the counters without stopping the bulkhead.
+//
+// Release without a matching Acquire panics: it would silently raise the
+// limit. A panic in Do's function releases the slot and goes on.
+package bulkhead
