@@ -148,8 +148,14 @@ func TestTransportUnderFaults(t *testing.T) {
 			var results []result
 
 			if sc.breaker == mustOpen {
+				// POSTs first, so that they meet the fault on the wire
+				// before the breaker opens and shields them; then GETs.
 				for i := 0; i < 20 && r.breaker.State() != breaker.Open; i++ {
-					results = append(results, r.do(http.MethodGet))
+					method := http.MethodGet
+					if i < failureThreshold-2 {
+						method = http.MethodPost
+					}
+					results = append(results, r.do(method))
 				}
 				changes := r.transitions()
 				if len(changes) == 0 || changes[0].to != breaker.Open {
@@ -211,21 +217,34 @@ func TestTransportUnderFaults(t *testing.T) {
 			}
 			// Attempts: POST at most once on the wire and at the upstream, GET at most maxAttempts.
 			var wireRetries int64
+			var posts, postsOnWire, postsFailed, mostPost, mostGet int
 			for _, res := range results {
 				n := r.count.Attempts(res.method, res.id)
 				wireRetries += int64(max(n-1, 0))
 				switch res.method {
 				case http.MethodPost:
+					posts++
+					mostPost = max(mostPost, n)
+					if n > 0 {
+						postsOnWire++
+						if res.err != nil || res.status != http.StatusOK {
+							postsFailed++
+						}
+					}
 					if n > 1 || r.u.Times(http.MethodPost, res.id) > 1 {
 						t.Errorf("POST %s sent %d times, reached the upstream %d times; want at most once",
 							res.id, n, r.u.Times(http.MethodPost, res.id))
 					}
 				default:
+					mostGet = max(mostGet, n)
 					if n > maxAttempts {
 						t.Errorf("GET %s made %d attempts, want at most %d", res.id, n, maxAttempts)
 					}
 				}
 			}
+			most, _ := r.u.MaxTimes(http.MethodPost)
+			t.Logf("POST: %d sent, %d reached the wire (%d of them failed there), at most %d attempt(s) each, at most %d arrival(s) each at the upstream; GET: at most %d attempts",
+				posts, postsOnWire, postsFailed, mostPost, most, mostGet)
 			// The retry budget bounds retries: Ratio per call plus the per-second floor.
 			bound := budgetRatio*float64(len(results)+2) + budgetFloor*(elapsed.Seconds()+1)
 			if float64(budget.Retries) > bound || uint64(wireRetries) > budget.Retries {
