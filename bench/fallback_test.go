@@ -11,11 +11,6 @@ import (
 	"github.com/seed94f50169/resilience/fallback"
 )
 
-var (
-	sinkInt int
-	sinkErr error
-)
-
 var errBenchPrimary = errors.New("primary down")
 
 // BenchmarkFallbackSuccess measures the cost a fallback chain adds when the

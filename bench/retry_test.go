@@ -23,8 +23,6 @@ func succeed() (int, error) { return 1, nil }
 
 func succeedCtx(context.Context) (int, error) { return 1, nil }
 
-var sinkInt int
-
 type retryCase struct {
 	name string
 	// setup runs once per goroutine and returns the call to measure.

@@ -1,0 +1,73 @@
+// Package middleware composes retry, breaker, bulkhead, timeout, fallback and
+// errtrack into one configuration, Recovery, with three adapters: Do for any
+// func(context.Context) (T, error), Transport for HTTP clients and Handler
+// for HTTP servers.
+//
+// # The stack
+//
+// Do and Transport apply, outermost first:
+//
+//	fallbacks → Total → Retry → Breaker → Bulkhead → Timeout → fn
+//
+// The total timeout bounds every attempt and every wait. Each attempt asks
+// the breaker first, so calls it rejects never take a bulkhead slot; a full
+// bulkhead is a local condition and is neither a success nor a failure to
+// the breaker. The per-attempt timeout is innermost, so a slow call counts
+// against the breaker. The tracker records every failed attempt, breaker and
+// bulkhead rejections included (errtrack classifies them by their
+// ErrorClass), and fallbacks run only when the whole stack has failed.
+//
+// An open breaker's rejection says when it will half-open (RetryAfter). With
+// a retry policy, an attempt waits that long once, if the wait fits within
+// the context's deadline, Retry.MaxElapsed and MaxRetryAfter, instead of
+// spending the attempt; otherwise the rejection is returned to the retry
+// policy, which honours the same hint. A bulkhead rejection is retried only
+// if Retry.Retryable is set and accepts it.
+//
+// # Zero value and defaults
+//
+// A zero Recovery calls fn once and adds nothing: each nil or zero field is
+// left out of the stack. The defaults of each layer are those of its own
+// package. Recovery has no constructor: its components validate themselves
+// when built, its durations mean "off" when zero or negative, Validate
+// reports an invalid Retry or HostBreaker by field name, and Transport panics
+// at once (not at the first request) if HostBreaker is invalid.
+//
+// # HTTP
+//
+// Transport retries idempotent requests only, replays bodies with GetBody,
+// treats transport errors and 429/5xx as failures, honours Retry-After
+// (bounded by MaxRetryAfter; see ParseRetryAfter), drains and closes every
+// response it discards, and can keep one breaker per host. When attempts end
+// on a failure status the caller gets that response, not an error.
+//
+// Handler recovers panics into 500s, sheds load with 503 and Retry-After when
+// the breaker or bulkhead refuses a request, answers 503 when a request
+// times out before its handler wrote anything, and tracks each failed
+// request once. Its timeout is cooperative: the handler runs on the serving
+// goroutine, and a mutex orders its writes against the timeout response.
+//
+// # Concurrency
+//
+// A Recovery, its Transport and its Handler are safe for concurrent use.
+// Hooks run synchronously on the goroutine of the call they describe,
+// outside every lock. Do starts no goroutine; Handler starts none either,
+// except the runtime timer's when a request reaches its deadline.
+//
+// # Cost
+//
+// A successful Do through Retry, Breaker and Bulkhead allocates nothing and
+// reads the clock only for Retry.MaxElapsed or the breaker's slow-call
+// detection (tested with testing.AllocsPerRun); a per-attempt Timeout
+// or a Total budget costs what context.WithTimeout costs. Transport adds to
+// each request a shallow copy of it and a body wrapper when a timeout is set,
+// and two small allocations for the call's state.
+//
+// # Errors
+//
+// Do returns what its layers return: retry's *retry.ExhaustedError, the
+// breaker's ErrOpen and ErrTooManyCalls, the bulkhead's ErrFull and
+// ErrQueueTimeout, a *timeout.Error, or fn's own error; each wraps its cause,
+// so errors.Is finds both. Failure statuses are *StatusError (ErrStatus),
+// panics recovered by Handler are *PanicError (ErrPanic).
+package middleware

@@ -1,0 +1,296 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/bulkhead"
+	"github.com/seed94f50169/resilience/errtrack"
+	"github.com/seed94f50169/resilience/timeout"
+)
+
+// serve starts a loopback server running h behind r.Handler.
+func serve(t *testing.T, r *Recovery, h http.HandlerFunc) (*httptest.Server, *http.Client) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(r.Handler(h))
+	srv.Config.ErrorLog = discardLog() // aborted responses are expected
+	srv.Start()
+	t.Cleanup(srv.Close)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return srv, &http.Client{Transport: tr}
+}
+
+func get(t *testing.T, c *http.Client, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, readAll(t, resp), resp.Header
+}
+
+func TestHandlerPanic(t *testing.T) {
+	tr := errtrack.New(errtrack.Config{})
+	b := breaker.New(breaker.Config{FailureThreshold: 5})
+	srv, c := serve(t, &Recovery{Tracker: tr, Breaker: b}, func(w http.ResponseWriter, req *http.Request) {
+		switch req.URL.Path {
+		case "/panic":
+			w.Header().Set("X-Half-Done", "1")
+			panic("oops")
+		case "/late-panic":
+			io.WriteString(w, "partial")
+			w.(http.Flusher).Flush()
+			panic("late")
+		case "/abort":
+			panic(http.ErrAbortHandler)
+		}
+		io.WriteString(w, "fine")
+	})
+
+	code, body, hdr := get(t, c, srv.URL+"/panic")
+	if code != 500 || body != "Internal Server Error\n" || hdr.Get("X-Half-Done") != "" {
+		t.Fatalf("panic: %d %q %v; want a clean 500", code, body, hdr)
+	}
+	if code, body, _ := get(t, c, srv.URL+"/"); code != 200 || body != "fine" {
+		t.Fatalf("after a panic: %d %q; want the server still serving", code, body)
+	}
+	recent := tr.Recent()
+	var pe *PanicError
+	if len(recent) != 1 || !errors.As(recent[0].Err, &pe) || pe.Value != "oops" || len(pe.Stack) == 0 {
+		t.Fatalf("tracked %+v; want the panic once, with its stack", recent)
+	}
+	if s := b.Stats(); s.Failures != 1 || s.Successes != 1 {
+		t.Errorf("breaker %+v; want 1 failure and 1 success", s)
+	}
+
+	// A panic after the response started aborts it: the client must not
+	// take a truncated body for a whole one.
+	resp, err := c.Get(srv.URL + "/late-panic")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Error("late panic: the response was not aborted")
+	}
+	if _, err := c.Get(srv.URL + "/abort"); err == nil {
+		t.Error("http.ErrAbortHandler: the response was not aborted")
+	}
+	if tr.Total() != 2 {
+		t.Errorf("tracked %d, want 2: one per panic, none for the deliberate abort", tr.Total())
+	}
+	if s := b.Stats(); s.Failures != 2 || s.Ignored != 1 {
+		t.Errorf("breaker %+v; want 2 failures and the abort ignored", s)
+	}
+}
+
+func TestHandlerShedsLoad(t *testing.T) {
+	bh := bulkhead.New(bulkhead.Config{MaxConcurrent: 1, MaxQueued: -1})
+	tr := errtrack.New(errtrack.Config{})
+	var rejects []Event
+	var mu sync.Mutex
+	entered, release := make(chan struct{}), make(chan struct{})
+	r := &Recovery{Bulkhead: bh, Tracker: tr, Hooks: Hooks{OnReject: func(e Event) {
+		mu.Lock()
+		rejects = append(rejects, e)
+		mu.Unlock()
+	}}}
+	srv, c := serve(t, r, func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/slow" {
+			entered <- struct{}{}
+			<-release
+		}
+		io.WriteString(w, "done")
+	})
+	done := make(chan string)
+	go func() {
+		resp, err := c.Get(srv.URL + "/slow")
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- string(b)
+	}()
+	<-entered
+	code, body, hdr := get(t, c, srv.URL+"/")
+	close(release)
+	// The bulkhead's hint is its queue timeout, 5s by default.
+	if code != 503 || hdr.Get("Retry-After") != "5" || !strings.Contains(body, "bulkhead") {
+		t.Fatalf("while full: %d %q Retry-After=%q; want 503 with Retry-After 5", code, body, hdr.Get("Retry-After"))
+	}
+	if body := <-done; body != "done" {
+		t.Fatalf("slow request: %q", body)
+	}
+	if code, _, _ := get(t, c, srv.URL+"/"); code != 200 {
+		t.Fatalf("after: %d", code)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(rejects) != 1 || !errors.Is(rejects[0].Err, bulkhead.ErrFull) || tr.Total() != 1 {
+		t.Errorf("rejects %+v, tracked %d; want one ErrFull", rejects, tr.Total())
+	}
+}
+
+func TestHandlerBreakerOpen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := breaker.New(breaker.Config{FailureThreshold: 2, OpenTimeout: 90 * time.Second})
+		tr := errtrack.New(errtrack.Config{})
+		h := (&Recovery{Breaker: b, Tracker: tr}).Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+		}))
+		for range 2 {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+			if w.Code != 502 {
+				t.Fatalf("status %d, want the handler's 502", w.Code)
+			}
+		}
+		time.Sleep(30 * time.Second)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if w.Code != 503 || w.Header().Get("Retry-After") != "60" {
+			t.Fatalf("open: %d Retry-After=%q; want 503 with the 60s left", w.Code, w.Header().Get("Retry-After"))
+		}
+		if got := tr.ByClass(); got[errtrack.Unavailable] != 2 || got["circuit_open"] != 1 {
+			t.Errorf("tracked %v; want 2 service_unavailable, 1 circuit_open", got)
+		}
+	})
+}
+
+func TestHandlerTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := errtrack.New(errtrack.Config{})
+		var writeErr error
+		h := (&Recovery{Timeout: 2 * time.Second, Tracker: tr}).Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			w.Header().Set("X-Never", "sent")
+			<-req.Context().Done()
+			_, writeErr = io.WriteString(w, "too late")
+			w.WriteHeader(200)
+		}))
+		w := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if took := time.Since(start); took != 2*time.Second {
+			t.Errorf("took %v, want 2s", took)
+		}
+		if w.Code != 503 || w.Body.String() != "request timed out\n" || w.Header().Get("X-Never") != "" {
+			t.Fatalf("got %d %q %v; want the timeout response alone", w.Code, w.Body.String(), w.Header())
+		}
+		if !errors.Is(writeErr, http.ErrHandlerTimeout) {
+			t.Errorf("late write: %v, want http.ErrHandlerTimeout", writeErr)
+		}
+		var te *timeout.Error
+		if recent := tr.Recent(); len(recent) != 1 || !errors.As(recent[0].Err, &te) || te.Limit != 2*time.Second {
+			t.Errorf("tracked %+v; want one *timeout.Error", recent)
+		}
+	})
+}
+
+func TestHandlerTimeoutAfterResponseStarted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := (&Recovery{Timeout: time.Second}).Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			w.Header().Set("X-Sent", "yes")
+			io.WriteString(w, "started ")
+			<-req.Context().Done()
+			io.WriteString(w, "finished")
+		}))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if w.Code != 200 || w.Body.String() != "started finished" || w.Header().Get("X-Sent") != "yes" {
+			t.Fatalf("got %d %q %v; a started response is left alone", w.Code, w.Body.String(), w.Header())
+		}
+	})
+}
+
+func TestHandlerTimeoutNoRace(t *testing.T) {
+	// A handler that writes as fast as it can while its deadline passes:
+	// under -race, any unsynchronized write would be reported.
+	synctest.Test(t, func(t *testing.T) {
+		h := (&Recovery{Timeout: time.Millisecond}).Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			for req.Context().Err() == nil {
+				w.Header().Set("X-Try", "1")
+				time.Sleep(100 * time.Microsecond)
+			}
+			for range 10 {
+				w.Write([]byte("x"))
+			}
+		}))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if w.Code != 503 || w.Header().Get("X-Try") != "" {
+			t.Fatalf("got %d %v", w.Code, w.Header())
+		}
+	})
+}
+
+func TestHandlerTracksFailureStatus(t *testing.T) {
+	tr := errtrack.New(errtrack.Config{})
+	h := (&Recovery{Tracker: tr}).Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch req.URL.Path {
+		case "/429":
+			w.WriteHeader(429)
+		case "/504":
+			w.WriteHeader(504)
+		case "/404":
+			w.WriteHeader(404)
+		}
+	}))
+	for _, p := range []string{"/429", "/504", "/404", "/"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
+	}
+	if got := tr.ByClass(); tr.Total() != 2 || got[errtrack.RateLimit] != 1 || got[errtrack.Unavailable] != 1 {
+		t.Errorf("tracked %v; want one rate_limit and one service_unavailable", got)
+	}
+}
+
+func TestHandlerClientGone(t *testing.T) {
+	bh := bulkhead.New(bulkhead.Config{MaxConcurrent: 1})
+	if err := bh.Acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer bh.Release()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	called := false
+	h := (&Recovery{Bulkhead: bh}).Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil).WithContext(ctx))
+	if called || w.Code != 503 {
+		t.Errorf("called %v, status %d; a queued request whose client left is not served", called, w.Code)
+	}
+}
+
+func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+func TestHandlerTimeoutStubbornHandler(t *testing.T) {
+	// A handler that ignores its context: the client still gets the timeout
+	// response at the deadline, and the handler's late write fails.
+	release := make(chan struct{})
+	wrote := make(chan error, 1)
+	srv, c := serve(t, &Recovery{Timeout: 50 * time.Millisecond}, func(w http.ResponseWriter, _ *http.Request) {
+		<-release
+		_, err := io.WriteString(w, "late")
+		wrote <- err
+	})
+	code, body, _ := get(t, c, srv.URL)
+	close(release)
+	if code != 503 || body != "request timed out\n" {
+		t.Fatalf("got %d %q while the handler was stuck; want the timeout response", code, body)
+	}
+	if err := <-wrote; !errors.Is(err, http.ErrHandlerTimeout) {
+		t.Errorf("late write: %v, want http.ErrHandlerTimeout", err)
+	}
+}

@@ -1,0 +1,346 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/bulkhead"
+	"github.com/seed94f50169/resilience/errtrack"
+	"github.com/seed94f50169/resilience/fallback"
+	"github.com/seed94f50169/resilience/retry"
+	"github.com/seed94f50169/resilience/timeout"
+)
+
+// DefaultMaxRetryAfter is the longest Retry-After hint honoured when
+// Recovery.MaxRetryAfter is zero.
+const DefaultMaxRetryAfter = time.Minute
+
+// Recovery is one fault-tolerance configuration shared by Do, Transport and
+// Handler. Every field is optional: a nil or zero field is left out of the
+// stack and costs nothing. A Recovery must not be modified once in use; it is
+// safe for concurrent use by any number of calls.
+type Recovery struct {
+	// Retry re-runs failed attempts. Nil: one attempt, no retries.
+	Retry *retry.Policy
+
+	// Breaker guards every attempt: rejected attempts fail fast with
+	// breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no breaker. Transport
+	// uses HostBreaker instead when that is set.
+	Breaker *breaker.Breaker
+
+	// HostBreaker, when set, makes each Transport keep one breaker per
+	// req.URL.Host, built from this configuration (its OnStateChange, if
+	// any, is called as well as Hooks.OnStateChange). At most MaxHosts
+	// breakers are created; further hosts share Breaker. Do and Handler
+	// ignore it.
+	HostBreaker *breaker.Config
+
+	// Bulkhead bounds concurrent attempts (Do, Transport) or requests
+	// (Handler). Nil: unbounded. A bulkhead rejection is retried only if
+	// Retry.Retryable is set and returns true for it.
+	Bulkhead *bulkhead.Bulkhead
+
+	// Timeout limits each attempt (Do, Transport) or each request (Handler).
+	// Zero or negative: no per-attempt limit.
+	Timeout time.Duration
+
+	// Total limits the whole call, every attempt and wait included (Do,
+	// Transport; Handler uses it when Timeout is zero). Zero or negative: no
+	// limit.
+	Total time.Duration
+
+	// Tracker records every failed attempt, rejections included, and every
+	// failed request served by Handler (once each). Nil: nothing is tracked.
+	Tracker *errtrack.Tracker
+
+	// FailureStatus reports whether a response status is a failure
+	// (Transport) or a failed request (Handler). Default: 429 and every 5xx.
+	FailureStatus func(code int) bool
+
+	// MaxRetryAfter bounds the Retry-After header a Transport honours, how
+	// long an attempt waits for an open breaker instead of failing, and the
+	// Retry-After Handler sends. Zero: Retry.MaxRetryAfter if set, else
+	// DefaultMaxRetryAfter (1 minute).
+	MaxRetryAfter time.Duration
+
+	// Hooks observe every event in one place. Nil hooks cost nothing.
+	Hooks Hooks
+}
+
+// MaxHosts is the number of per-host breakers a Transport creates at most.
+const MaxHosts = 1024
+
+// Hooks are optional callbacks. They run synchronously on the goroutine of
+// the call they describe (OnStateChange: wherever the breaker reports the
+// change; calls for different transitions may run concurrently), outside any
+// lock; they must be quick and must not panic.
+type Hooks struct {
+	// OnAttempt is called after every attempt that ran, with its error
+	// (nil on success).
+	OnAttempt func(Event)
+	// OnRetry is called before every attempt but the first, with the error
+	// that caused it.
+	OnRetry func(Event)
+	// OnReject is called when the breaker or the bulkhead refuses an
+	// attempt, or Handler sheds a request.
+	OnReject func(Event)
+	// OnStateChange is called when a per-host breaker (see
+	// Recovery.HostBreaker) changes state. A Breaker built by the caller
+	// reports through its own breaker.Config.OnStateChange.
+	OnStateChange func(host string, from, to breaker.State)
+	// OnFallback is called when Do turns to its fallbacks (the caller's
+	// context still alive), with the error that made it.
+	OnFallback func(Event)
+}
+
+// Event describes one attempt, retry, rejection or fallback.
+type Event struct {
+	// Attempt is the attempt number, starting at 1 (0 for Handler and
+	// fallback events).
+	Attempt int
+	// Err is the attempt's error, the rejection, or the error that led to
+	// a retry or fallback.
+	Err error
+	// Host is the request's host (Transport, Handler); "" for Do.
+	Host string
+}
+
+// Do calls fn through the stack r describes, outermost first: Total timeout,
+// Retry, Breaker, Bulkhead, per-attempt Timeout. If the result is still an
+// error and fallbacks are given, they are tried in order (see fallback.Do)
+// with the caller's ctx. A nil r calls fn directly.
+//
+// The total budget is a named scope (see timeout.DoNamed): when it is what
+// cut an attempt short, the *timeout.Error has Name "total"; the per-attempt
+// limit is unnamed (Name "", Limit Timeout), which keeps it as cheap as
+// context.WithTimeout.
+//
+// A panic in fn releases the bulkhead slot, counts as a breaker failure and
+// propagates to the caller.
+func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, error), fallbacks ...fallback.Func[T]) (T, error) {
+	var v T
+	var err error
+	if r == nil {
+		v, err = fn(ctx)
+	} else {
+		s := stack[T]{r: r, b: r.Breaker, fn: fn, perAttempt: true, retry: r.Retry != nil}
+		if r.Total > 0 {
+			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)
+		} else {
+			v, err = s.run(ctx)
+		}
+	}
+	if err == nil || len(fallbacks) == 0 {
+		return v, err
+	}
+	if r != nil && r.Hooks.OnFallback != nil && ctx.Err() == nil {
+		r.Hooks.OnFallback(Event{Err: err})
+	}
+	first := func(context.Context) (T, error) { return v, err }
+	return fallback.Do(ctx, first, fallbacks...)
+}
+
+// stack is one call's way through Retry, Breaker, Bulkhead and Timeout.
+type stack[T any] struct {
+	r          *Recovery
+	b          *breaker.Breaker
+	fn         func(context.Context) (T, error)
+	host       string
+	perAttempt bool      // apply r.Timeout around fn (Transport does it itself)
+	retry      bool      // use r.Retry
+	n          int       // attempts started
+	prev       error     // the last attempt's error
+	until      time.Time // end of Retry.MaxElapsed, when waiting for a breaker
+}
+
+func (s *stack[T]) run(ctx context.Context) (T, error) {
+	if !s.retry {
+		return s.attempt(ctx)
+	}
+	p := s.r.Retry
+	if p.MaxElapsed > 0 && s.b != nil {
+		s.until = time.Now().Add(p.MaxElapsed)
+	}
+	return retry.Do(ctx, *p, s.attempt)
+}
+
+var (
+	// errPanicked is the outcome a breaker records for an attempt that
+	// panicked.
+	errPanicked = errors.New("middleware: attempt panicked")
+	// errIgnored is the outcome a breaker records for an attempt the
+	// bulkhead refused: neither a success nor a failure of the backend.
+	errIgnored = context.Canceled
+)
+
+func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
+	s.n++
+	h := &s.r.Hooks
+	if s.n > 1 && h.OnRetry != nil {
+		h.OnRetry(Event{Attempt: s.n, Err: s.prev, Host: s.host})
+	}
+	var full bool // the bulkhead refused the attempt
+	if s.b != nil {
+		p, rerr := s.allow(ctx)
+		if rerr != nil {
+			s.reject(rerr)
+			s.prev = rerr
+			return v, rerr
+		}
+		ok := false
+		defer func() {
+			if !ok {
+				p.Done(errPanicked)
+			}
+		}()
+		v, err, full = s.guarded(ctx)
+		ok = true
+		if full {
+			p.Done(errIgnored)
+		} else {
+			p.Done(err)
+		}
+	} else {
+		v, err, full = s.guarded(ctx)
+	}
+	switch {
+	case full && ctx.Err() == nil:
+		return v, s.bulkheadRejected(err)
+	case err != nil:
+		s.failed(err)
+		return v, err
+	}
+	if h.OnAttempt != nil {
+		h.OnAttempt(Event{Attempt: s.n, Host: s.host})
+	}
+	return v, nil
+}
+
+// guarded runs fn inside the bulkhead and the per-attempt timeout. full
+// reports that the bulkhead refused the attempt.
+func (s *stack[T]) guarded(ctx context.Context) (v T, err error, full bool) {
+	if bh := s.r.Bulkhead; bh != nil {
+		if err := bh.Acquire(ctx); err != nil {
+			return v, err, true
+		}
+		defer bh.Release()
+	}
+	if d := s.r.Timeout; d > 0 && s.perAttempt {
+		v, err = timeout.Do(ctx, d, s.fn)
+	} else {
+		v, err = s.fn(ctx)
+	}
+	return v, err, false
+}
+
+// allow asks the breaker for a permit. When retries are on and the breaker
+// says when it will let calls through again, it waits that long (once)
+// rather than spending an attempt, provided the wait fits within ctx's
+// deadline, Retry.MaxElapsed and MaxRetryAfter.
+func (s *stack[T]) allow(ctx context.Context) (breaker.Permit, error) {
+	p, err := s.b.Allow()
+	if err == nil || !s.retry {
+		return p, err
+	}
+	d := retryAfter(err)
+	if d <= 0 || d > s.r.maxRetryAfter() {
+		return p, err
+	}
+	now := time.Now()
+	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
+		return p, err
+	}
+	if !s.until.IsZero() && now.Add(d).After(s.until) {
+		return p, err
+	}
+	s.reject(err)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return p, errors.Join(context.Cause(ctx), err)
+	case <-t.C:
+	}
+	return s.b.Allow()
+}
+
+// bulkheadRejected records a bulkhead rejection, which is retried only if
+// the retry policy's own Retryable says so.
+func (s *stack[T]) bulkheadRejected(err error) error {
+	s.reject(err)
+	s.prev = err
+	if s.retry {
+		if f := s.r.Retry.Retryable; f == nil || !f(err) {
+			return retry.Permanent(err)
+		}
+	}
+	return err
+}
+
+func (s *stack[T]) reject(err error) {
+	if t := s.r.Tracker; t != nil {
+		t.Track(err)
+	}
+	if f := s.r.Hooks.OnReject; f != nil {
+		f(Event{Attempt: s.n, Err: err, Host: s.host})
+	}
+}
+
+func (s *stack[T]) failed(err error) {
+	s.prev = err
+	if t := s.r.Tracker; t != nil {
+		t.Track(err)
+	}
+	if f := s.r.Hooks.OnAttempt; f != nil {
+		f(Event{Attempt: s.n, Err: err, Host: s.host})
+	}
+}
+
+// Validate reports the first invalid part of r, naming its field: a Retry
+// policy or HostBreaker configuration that its own Validate rejects. Zero
+// and negative durations are valid: they turn their layer off. Do and
+// Handler never fail on an invalid r (retry takes its defaults); Transport
+// panics on an invalid HostBreaker.
+func (r *Recovery) Validate() error {
+	if r.Retry != nil {
+		if err := r.Retry.Validate(); err != nil {
+			return fmt.Errorf("middleware: Retry: %w", err)
+		}
+	}
+	if r.HostBreaker != nil {
+		if err := r.HostBreaker.Validate(); err != nil {
+			return fmt.Errorf("middleware: HostBreaker: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r *Recovery) maxRetryAfter() time.Duration {
+	if r.MaxRetryAfter > 0 {
+		return r.MaxRetryAfter
+	}
+	if r.Retry != nil && r.Retry.MaxRetryAfter > 0 {
+		return r.Retry.MaxRetryAfter
+	}
+	return DefaultMaxRetryAfter
+}
+
+func (r *Recovery) isFailureStatus(code int) bool {
+	if r.FailureStatus != nil {
+		return r.FailureStatus(code)
+	}
+	return code == http.StatusTooManyRequests || code >= 500 && code <= 599
+}
+
+// retryAfter returns err's RetryAfter hint, or 0.
+func retryAfter(err error) time.Duration {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) {
+		return ra.RetryAfter()
+	}
+	return 0
+}

@@ -1,0 +1,296 @@
+package middleware
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/timeout"
+)
+
+// maxDrain is how much of a discarded response body is read so that its
+// connection can be reused, and how much of a failure response is buffered.
+const maxDrain = 64 << 10
+
+// Transport returns an http.RoundTripper that sends requests through base
+// (http.DefaultTransport if nil) under r's policies, outermost first: Total,
+// Retry, Breaker (or one breaker per host, see HostBreaker), Bulkhead,
+// per-attempt Timeout.
+//
+// # Which requests are retried
+//
+// Only idempotent ones: GET, HEAD, OPTIONS, TRACE, PUT and DELETE, or any
+// method with an Idempotency-Key (or X-Idempotency-Key) header. A request
+// with a body is retried only if GetBody can replay it. Other requests get
+// exactly one attempt, still guarded by the breaker, bulkhead and timeouts.
+//
+// # Failures
+//
+// Transport errors, and responses whose status FailureStatus reports (429
+// and 5xx by default), are failures: they count against the breaker, are
+// tracked, and are retried after max(backoff, Retry-After), the header's
+// value being bounded by MaxRetryAfter. A failure response's body, when it
+// is at most 64 KiB, is read into memory at once, so its connection goes
+// back to the pool before any wait; a response that is discarded is drained
+// (up to 64 KiB) and closed. When the attempts end on a failure status,
+// RoundTrip returns that last response with a nil error, status and body
+// intact. Otherwise the error is returned as the retry policy reports it
+// (for instance a *retry.ExhaustedError wrapping the last attempt's
+// *net.OpError or *timeout.Error), so errors.Is and errors.As find both.
+//
+// # Timeouts and bodies
+//
+// Timeout and Total bound the request through its context; they keep
+// running until the returned response's body is closed, so the body stays
+// readable after RoundTrip returns. Close it, as with any response.
+//
+// Transport panics, naming the field, if HostBreaker is set but invalid.
+func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	t := &transport{
+		r:          r,
+		base:       base,
+		attemptErr: &timeout.Error{Limit: r.Timeout},
+		totalErr:   &timeout.Error{Name: "total", Limit: r.Total},
+	}
+	if r.HostBreaker != nil {
+		if err := (&Recovery{HostBreaker: r.HostBreaker}).Validate(); err != nil {
+			panic(err.Error())
+		}
+		t.hosts = &hostBreakers{r: r, cfg: *r.HostBreaker}
+	}
+	return t
+}
+
+type transport struct {
+	r     *Recovery
+	base  http.RoundTripper
+	hosts *hostBreakers
+
+	// The causes of the attempt and total deadlines, shared by every call
+	// (an unwrapped *timeout.Error carries no per-call state).
+	attemptErr, totalErr *timeout.Error
+}
+
+var _ http.RoundTripper = (*transport)(nil)
+
+// RoundTrip implements http.RoundTripper.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := t.r
+	ctx := req.Context()
+	var cancelTotal context.CancelFunc
+	if r.Total > 0 {
+		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, t.totalErr)
+	}
+	rt := roundTrip{t: t, req: req}
+	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: r.Retry != nil && replayable(req)}
+	if t.hosts != nil {
+		if b := t.hosts.get(s.host); b != nil {
+			s.b = b
+		}
+	}
+	resp, err := s.run(ctx)
+	if err != nil && rt.last != nil && req.Context().Err() == nil {
+		var se *StatusError
+		if errors.As(err, &se) && se.resp == rt.last {
+			resp, err, rt.last = rt.last, nil, nil
+		}
+	}
+	rt.discard()
+	if !rt.sent && req.Body != nil {
+		req.Body.Close() // a RoundTripper always closes the body
+	}
+	if cancelTotal != nil {
+		if err != nil {
+			cancelTotal()
+		} else {
+			resp.Body = onClose(resp.Body, cancelTotal)
+		}
+	}
+	return resp, err
+}
+
+// roundTrip is the state of one RoundTrip across its attempts.
+type roundTrip struct {
+	t    *transport
+	req  *http.Request
+	sent bool           // req.Body was handed to the base transport
+	last *http.Response // the previous attempt's failure response
+}
+
+// send is one attempt.
+func (rt *roundTrip) send(ctx context.Context) (*http.Response, error) {
+	rt.discard()
+	r := rt.t.r
+	req := rt.req
+	if req.Body != nil && req.Body != http.NoBody {
+		if rt.sent {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req = req.WithContext(ctx)
+			req.Body = body
+		}
+		rt.sent = true
+	}
+	var cancel context.CancelFunc
+	if d := r.Timeout; d > 0 {
+		ctx, cancel = context.WithTimeoutCause(ctx, d, rt.t.attemptErr)
+	}
+	if ctx != req.Context() {
+		req = req.WithContext(ctx)
+	}
+	resp, err := rt.t.base.RoundTrip(req)
+	if err != nil {
+		if cancel != nil {
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+				err = &attemptError{err: err, cause: cause}
+			}
+			cancel()
+		}
+		return nil, err
+	}
+	if cancel != nil {
+		resp.Body = onClose(resp.Body, cancel)
+	}
+	if !r.isFailureStatus(resp.StatusCode) {
+		return resp, nil
+	}
+	wait, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now(), r.maxRetryAfter())
+	buffer(resp)
+	rt.last = resp
+	return nil, &StatusError{Code: resp.StatusCode, Wait: wait, resp: resp}
+}
+
+// discard drains and closes the previous attempt's failure response.
+func (rt *roundTrip) discard() {
+	if rt.last != nil {
+		drain(rt.last.Body)
+		rt.last = nil
+	}
+}
+
+// replayable reports whether req may be sent more than once.
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+	default:
+		_, key := req.Header["Idempotency-Key"]
+		_, xkey := req.Header["X-Idempotency-Key"]
+		if !key && !xkey {
+			return false
+		}
+	}
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// drain reads what is left of body, up to maxDrain bytes, and closes it.
+func drain(body io.ReadCloser) {
+	io.CopyN(io.Discard, body, maxDrain)
+	body.Close()
+}
+
+// buffer reads a failure response's body into memory when it is at most
+// maxDrain bytes, releasing the connection at once (the response may wait
+// out a backoff or be returned later). A longer body is left as it is.
+func buffer(resp *http.Response) {
+	if resp.Body == http.NoBody || resp.ContentLength > maxDrain {
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxDrain+1))
+	if err == nil && len(b) <= maxDrain {
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		return
+	}
+	resp.Body = &prefixed{Reader: io.MultiReader(bytes.NewReader(b), resp.Body), c: resp.Body}
+}
+
+type prefixed struct {
+	io.Reader
+	c io.Closer
+}
+
+func (p *prefixed) Close() error { return p.c.Close() }
+
+// onClose returns body with cancel called once it is closed.
+func onClose(body io.ReadCloser, cancel context.CancelFunc) io.ReadCloser {
+	if rw, ok := body.(io.ReadWriteCloser); ok { // 101 Switching Protocols
+		return &cancelRWC{ReadWriteCloser: rw, cancel: cancel}
+	}
+	return &cancelRC{ReadCloser: body, cancel: cancel}
+}
+
+type cancelRC struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelRC) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+type cancelRWC struct {
+	io.ReadWriteCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelRWC) Close() error {
+	err := b.ReadWriteCloser.Close()
+	b.cancel()
+	return err
+}
+
+// attemptError is a transport error caused by the attempt's own deadline.
+type attemptError struct{ err, cause error }
+
+func (e *attemptError) Error() string   { return e.cause.Error() + ": " + e.err.Error() }
+func (e *attemptError) Unwrap() []error { return []error{e.cause, e.err} }
+
+// hostBreakers holds one breaker per host.
+type hostBreakers struct {
+	r   *Recovery
+	cfg breaker.Config
+	m   sync.Map   // host -> *breaker.Breaker
+	mu  sync.Mutex // serializes creation; guards n
+	n   int
+}
+
+// get returns host's breaker, or nil once MaxHosts breakers exist.
+func (h *hostBreakers) get(host string) *breaker.Breaker {
+	if b, ok := h.m.Load(host); ok {
+		return b.(*breaker.Breaker)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if b, ok := h.m.Load(host); ok {
+		return b.(*breaker.Breaker)
+	}
+	if h.n >= MaxHosts {
+		return nil
+	}
+	cfg := h.cfg
+	own, hook := cfg.OnStateChange, h.r.Hooks.OnStateChange
+	if hook != nil {
+		cfg.OnStateChange = func(from, to breaker.State) {
+			if own != nil {
+				own(from, to)
+			}
+			hook(host, from, to)
+		}
+	}
+	b := breaker.New(cfg)
+	h.m.Store(host, b)
+	h.n++
+	return b
+}
