@@ -1,10 +1,11 @@
 module github.com/seed94f50169/resilience/chaos
 
-go 1.25
+go 1.25.0
 
 require (
 	github.com/Shopify/toxiproxy/v2 v2.12.0
 	github.com/rs/zerolog v1.33.0
+	github.com/seed94f50169/resilience v0.0.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -21,11 +22,9 @@ require (
 	github.com/prometheus/common v0.62.0 // indirect
 	github.com/prometheus/procfs v0.15.1 // indirect
 	github.com/rs/xid v1.5.0 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
 	golang.org/x/sys v0.31.0 // indirect
 	google.golang.org/protobuf v1.36.1 // indirect
 	gopkg.in/tomb.v1 v1.0.0-20141024135613-dd632973f1e7 // indirect
 )
 
 replace github.com/seed94f50169/resilience => ../
-require github.com/seed94f50169/resilience v0.0.0
