@@ -116,15 +116,16 @@ var transportScenarios = []transportScenario{
 	},
 }
 
-// TestTransportUnderFaults runs each scenario in three phases: sequential
-// GETs until the breaker opens (for faults that must open it), 4 workers ×
-// 4 requests mixing GET and POST under the fault, then the fault healed and
-// GETs until one succeeds with the breaker closed. It checks that every
-// request ends within its budget with a success or a classified error, that
-// no POST reaches the network twice, that retries stay within the attempt
-// limit and the retry budget, that the breaker opens on exactly
-// FailureThreshold failures and closes within OpenTimeout plus one probe,
-// and that no goroutine or file descriptor outlives the scenario.
+// TestTransportUnderFaults runs each scenario in three phases: for faults
+// that must open the breaker, sequential requests (POSTs first, then GETs)
+// until it opens; 4 workers × 4 requests mixing GET and POST under the
+// fault; then the fault healed and GETs until one succeeds with the breaker
+// closed. It checks that every request ends within its budget with a success
+// or a classified error, that no POST reaches the network twice, that
+// retries stay within the attempt limit and the retry budget, that the
+// breaker opens on exactly FailureThreshold failures and closes within
+// OpenTimeout plus one probe, and that no goroutine or file descriptor
+// outlives the scenario.
 func TestTransportUnderFaults(t *testing.T) {
 	for _, sc := range transportScenarios {
 		t.Run(sc.name, func(t *testing.T) {
