@@ -190,7 +190,7 @@ func TestSoak(t *testing.T) {
 		Tracker:  serverTracker,
 	}
 	u := startUpstreamWith(t, 512, server.Handler)
-	u.noCount = true
+	u.noCount.Store(true)
 	u.failFirst.Store(soakFailEvery)
 	u.panicFirst.Store(soakPanicEvery)
 	url := "http://" + u.Addr() + "/soak"

@@ -243,7 +243,7 @@ func TestTransportUnderFaults(t *testing.T) {
 					}
 				}
 			}
-			most, _ := r.u.MaxTimes(http.MethodPost)
+			most := r.u.MaxTimes(http.MethodPost)
 			t.Logf("POST: %d sent, %d reached the wire (%d of them failed there), at most %d attempt(s) each, at most %d arrival(s) each at the upstream; GET: at most %d attempts",
 				posts, postsOnWire, postsFailed, mostPost, most, mostGet)
 			// The retry budget bounds retries: Ratio per call plus the per-second floor.

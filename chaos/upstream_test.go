@@ -24,19 +24,17 @@ type upstream struct {
 
 	status     atomic.Int32 // answer this status instead of 200 (0: answer 200)
 	retryAfter atomic.Int32 // seconds for Retry-After on failures (0: none)
-	failEvery  atomic.Int32 // answer 503 to every n-th request (0: never)
 	drop       atomic.Bool  // close the connection without answering
 	failFirst  atomic.Int32 // answer 503 to the first arrival of every n-th request id (0: never)
 	panicFirst atomic.Int32 // panic on the first arrival of every n-th request id (0: never)
 	panics     atomic.Int64 // panics raised
 	handler    http.Handler // what the server runs: u itself, or u wrapped
-	delay      atomic.Int64 // handler latency in ns
 	body       []byte
 
 	hits    atomic.Int64
 	mu      sync.Mutex
 	seen    map[string]int  // arrivals by method and id, unless noCount
-	noCount bool            // set before serving: do not keep seen (the soak)
+	noCount atomic.Bool     // do not keep seen (the soak, which sends too many)
 	faulted map[string]bool // ids whose first arrival got a fault, until the second
 	srv     *http.Server
 	done    chan struct{}
@@ -67,24 +65,17 @@ func startUpstreamWith(t testing.TB, bodySize int, wrap func(http.Handler) http.
 }
 
 func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n := u.hits.Add(1)
+	u.hits.Add(1)
 	if r.Body != nil {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}
 	if id := r.Header.Get(idHeader); id != "" {
-		if !u.noCount {
+		if !u.noCount.Load() {
 			u.mu.Lock()
 			u.seen[r.Method+" "+id]++
 			u.mu.Unlock()
 		}
 		if u.firstFault(w, id) {
-			return
-		}
-	}
-	if d := time.Duration(u.delay.Load()); d > 0 {
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done():
 			return
 		}
 	}
@@ -95,9 +86,6 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	status := int(u.status.Load())
-	if every := int64(u.failEvery.Load()); every > 0 && n%every == 0 {
-		status = http.StatusServiceUnavailable
-	}
 	if status != 0 && status != http.StatusOK {
 		if s := u.retryAfter.Load(); s > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(s)))
@@ -148,18 +136,16 @@ func (u *upstream) Times(method, id string) int {
 	return u.seen[method+" "+id]
 }
 
-// MaxTimes reports the most times any single request of this method arrived,
-// and how many distinct requests of this method arrived.
-func (u *upstream) MaxTimes(method string) (most, distinct int) {
+// MaxTimes reports the most times any single request of this method arrived.
+func (u *upstream) MaxTimes(method string) (most int) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for k, n := range u.seen {
 		if len(k) > len(method) && k[:len(method)+1] == method+" " {
-			distinct++
 			most = max(most, n)
 		}
 	}
-	return most, distinct
+	return most
 }
 
 // Down closes the server, its listener and every connection it holds.
