@@ -81,6 +81,15 @@ type transport struct {
 
 var _ http.RoundTripper = (*transport)(nil)
 
+// CloseIdleConnections closes the idle connections of the base transport, if
+// it can, so that http.Client.CloseIdleConnections reaches through the
+// middleware.
+func (t *transport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := t.r

@@ -525,3 +525,28 @@ func TestTransportConcurrent(t *testing.T) {
 		t.Errorf("%d requests, %d tracked; want %d and %d", n, tr.Total(), 2*workers*each, workers*each)
 	}
 }
+
+// idleCloser counts CloseIdleConnections calls.
+type idleCloser struct {
+	http.RoundTripper
+	closed int
+}
+
+func (c *idleCloser) CloseIdleConnections() { c.closed++ }
+
+func TestTransportForwardsCloseIdleConnections(t *testing.T) {
+	base := &idleCloser{RoundTripper: http.DefaultTransport}
+	client := &http.Client{Transport: (&Recovery{}).Transport(base)}
+	client.CloseIdleConnections()
+	if base.closed != 1 {
+		t.Fatalf("base CloseIdleConnections called %d times, want 1", base.closed)
+	}
+	// A base without the method is left alone.
+	(&http.Client{Transport: (&Recovery{}).Transport(roundTripperOnly{})}).CloseIdleConnections()
+}
+
+type roundTripperOnly struct{}
+
+func (roundTripperOnly) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("unused")
+}
