@@ -190,10 +190,12 @@ func TestSessionPipeUnderChaos(t *testing.T) {
 	t.Logf("%5v  writer done: %d batches acknowledged, %d sent again, %d sessions",
 		round(time.Since(began)), w.batches.Load(), w.resends.Load(), w.renewed.Load())
 
-	// Wait until every event is in the view, or 30s.
+	// Wait until every event is in the view, or 120s: the agent program's
+	// breaker (examples/sessionpipe, not configurable from its command
+	// line) stays open 60s once the faults have opened it.
 	var view map[string]entry
 	var lost, wrong []string
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		after, err := fetchView(fusionURL)
 		if err == nil {
 			view = merge(before, after)
@@ -222,11 +224,12 @@ func TestSessionPipeUnderChaos(t *testing.T) {
 			t.Errorf("agent-%d: %s submitted, %s acknowledged, %s spooled; want %d, %d, 0", i+1, m[1], m[2], m[3], pipeEvents, pipeEvents)
 		}
 		// The outage outlived every session and the restart forgot them
-		// all: each agent must have opened at least three.
+		// all: each agent must have found its session obsolete and opened
+		// another (once, if its breaker was still open at the restart).
 		if m := sessionsRE.FindStringSubmatch(last); m == nil {
 			t.Errorf("agent-%d: no session count in its summary", i+1)
-		} else if n, _ := strconv.Atoi(m[1]); n < 3 {
-			t.Errorf("agent-%d opened %d sessions; the outage and the restart should have made it open at least 3", i+1, n)
+		} else if n, _ := strconv.Atoi(m[1]); n < 2 {
+			t.Errorf("agent-%d opened %d sessions; the outage and the restart should have made it open another", i+1, n)
 		}
 	}
 	fusion.stop()
