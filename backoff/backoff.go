@@ -165,19 +165,16 @@ func (p *Policy) mode() Jitter {
 // Sequence for the true decorrelated chain.
 func (p Policy) Delay(n int) time.Duration {
 	n = max(n, 1)
-	s := p.shape()
-	d := s.base(n)
-	mode := p.mode()
-	if mode == NoJitter {
-		return s.duration(d)
-	}
-	lo, hi := s.bounds(mode, d, d)
+	// The draw comes first: across the call, only n and p are live.
 	var u float64
 	if p.Seed != 0 {
 		u = seeded(p.Seed, uint64(n))
-	} else {
-		u = rand.Float64()
+	} else if p.Jitter != NoJitter {
+		u = unit(rand.Uint64())
 	}
+	s := p.shape()
+	d := s.base(n)
+	lo, hi := s.bounds(p.Jitter, d, d) // an unknown mode is FullJitter there too
 	return s.duration(lo + (hi-lo)*u)
 }
 

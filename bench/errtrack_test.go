@@ -51,6 +51,7 @@ func BenchmarkErrtrackClassify(b *testing.B) {
 		{"syscall", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}},
 		{"message", errors.New("HTTP 503 Service Unavailable")},
 		{"unknown", errors.New("upstream returned something odd")},
+		{"wrapped", fmt.Errorf("fetch: %w", errors.New("upstream returned something odd"))},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

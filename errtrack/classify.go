@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"reflect"
 	"strings"
 	"syscall"
 )
@@ -36,6 +37,17 @@ const (
 func Classify(err error) Class {
 	if err == nil {
 		return ""
+	}
+	if reflect.TypeOf(err).NumMethod() == 1 {
+		// The only method is Error, as for errors.New: err wraps nothing
+		// and of the typed rules only the comparisons below can match it.
+		switch err {
+		case context.Canceled:
+			return Canceled
+		case io.ErrUnexpectedEOF:
+			return Connection
+		}
+		return classifyMessage(err.Error())
 	}
 	w := walker{rank: rankMessage}
 	w.walk(err)
@@ -175,89 +187,118 @@ func statusClass(code int) Class {
 	return ""
 }
 
-// classifyMessage applies the message heuristics to msg, ignoring ASCII case
-// and without allocating.
+// classifyMessage applies the message heuristics to msg, ignoring ASCII case,
+// in one pass and without allocating.
 //
-// The digit keywords are found with containsDigits. For the others, which
-// are at least five bytes long, only every third position is examined: any
-// keyword has one of its first three three-byte groups there. A Bloom filter
-// of those groups (keywordFilter) lets most positions go by; where it
-// matches, the keywords are compared at the two positions before and at the
-// position itself.
+// Every keyword is at least three bytes long, so one of its first three
+// bytes sits at a position that is a multiple of three, and only those
+// positions are examined. A digit there is always a candidate: digits are
+// rare in messages. The other keywords are at least five bytes long, so the
+// three bytes from such a position are one of the keyword's first three
+// three-byte groups; a Bloom filter of those groups (groupFilter) lets most
+// positions go by. At a candidate position the keywords are compared there
+// and at the two positions before. Each position takes one four-byte load,
+// but the last when it is too close to the end.
 func classifyMessage(msg string) Class {
-	best, class := 4, Unknown
-	if containsDigits(msg, "429") {
-		best, class = 2, RateLimit
-	} else if containsDigits(msg, "503") {
-		best, class = 3, Unavailable
-	}
-	f := keywordFilter()
-	for i := 0; i+2 < len(msg) && best > 0; i += 3 {
-		if !f.has(byteKey(msg[i])<<10 | byteKey(msg[i+1])<<5 | byteKey(msg[i+2])) {
+	best, class := rankNoKeyword, Unknown
+	i := 0
+	for ; i+4 <= len(msg); i += 3 {
+		s := msg[i : i+4]
+		if !candidate(uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24) {
 			continue
 		}
-		for p := max(i-2, 0); p <= i; p++ {
-			if rank, c := keywordAt(msg[p:]); rank < best {
-				best, class = rank, c
-			}
+		if best, class = bestBefore(msg, i, best, class); best == 0 {
+			return class
+		}
+	}
+	if i < len(msg) { // one position left, too close to the end
+		w := uint32(msg[i])
+		if i+3 <= len(msg) {
+			w |= uint32(msg[i+1])<<8 | uint32(msg[i+2])<<16
+		}
+		if candidate(w) {
+			_, class = bestBefore(msg, i, best, class)
 		}
 	}
 	return class
 }
 
-// containsDigits is strings.Contains for a short keyword whose first byte is
-// rare in messages, as digits are: it looks for that byte alone first.
-func containsDigits(s, keyword string) bool {
-	for {
-		i := strings.IndexByte(s, keyword[0])
-		if i < 0 {
-			return false
-		}
-		if strings.HasPrefix(s[i:], keyword) {
-			return true
-		}
-		s = s[i+1:]
+// candidate reports whether a keyword may start at the position of the low
+// byte of w, or at one of the two before: whether that byte is a digit or
+// the three low bytes may be a group in groupFilter.
+func candidate(w uint32) bool {
+	if c := byte(w); '0' <= c && c <= '9' {
+		return true
 	}
+	h := groupHash(w)
+	return groupFilter[h>>3]>>(h&7)&1 != 0
 }
 
-// filter is a 1024-bit Bloom filter of three-byte groups, indexed by
-// prefixHash of their byte keys. It has no false negatives; a false positive
-// only costs a comparison.
-type filter [16]uint64
-
-// keywordFilter returns the filter of the three-byte groups at offsets 0, 1
-// and 2 of every keyword that keywordAt knows. TestKeywordFilter rebuilds it
-// from the keywords and checks it.
-func keywordFilter() filter {
-	return filter{
-		0: 0x400002000000000, 1: 0x80000000000, 3: 0x100400000102, 4: 0x3000,
-		5: 0x20000000000000, 6: 0x4000000010000, 7: 0x4000000000000000, 8: 0x400000200,
-		9: 0x240000, 10: 0x400008002, 11: 0x20000010001000, 14: 0x800000000,
-		15: 0x280004200000000,
+// bestBefore returns the better of best and the keywords at i and at the two
+// positions before, with its class.
+func bestBefore(msg string, i, best int, class Class) (int, Class) {
+	for p := max(i-2, 0); p <= i; p++ {
+		if !mayStartKeyword(msg[p]) {
+			continue
+		}
+		if rank, c := keywordAt(msg[p:]); rank < best {
+			best, class = rank, c
+		}
 	}
+	return best, class
 }
 
-// has reports whether the group whose byte keys are k may be in the filter.
-func (f *filter) has(k uint32) bool {
-	h := prefixHash(k)
-	return f[h>>6&15]>>(h&63)&1 != 0
+// groupFilter is a 1024-bit Bloom filter, indexed by groupHash, of the
+// three-byte groups at offsets 0, 1 and 2 of every keyword that keywordAt
+// knows, digits excepted. It has no false negatives; a false positive only
+// costs a comparison. A string, so that it is a constant.
+// TestGroupFilter rebuilds it from the keywords.
+const groupFilter = "" +
+	"\x00\x00\x08\x80\x00\x00\x00\x20\x01\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x20\x00\x00\x00\x20\x40" +
+	"\x00\x00\x02\x00\x00\x02\x00\x00\x00\x40\x21\x00\x00\x00\x00\x20" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x40\x10\x00\x00\x00\x00\x48\x00" +
+	"\x00\x00\x20\x00\x00\x00\x00\x00\x00\x00\x40\x00\x00\x04\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00" +
+	"\x40\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00\x02\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x40\x00\x00\x00\x00\x00"
+
+// groupHash maps the three low bytes of w to 10 bits, the same for both
+// cases of a letter: it keeps the low five bits of each byte.
+func groupHash(w uint32) uint32 {
+	return (w & 0x1f1f1f) * 0x9e3779b1 >> 22
 }
 
-// prefixHash maps a group's 15 bits of byte keys to 10 bits.
-func prefixHash(k uint32) uint32 { return (k & 0x7fff) * 0x9e3779b1 >> 22 }
+// mayStartKeyword reports whether a keyword that keywordAt knows starts
+// with c.
+func mayStartKeyword(c byte) bool {
+	switch lower(c) {
+	case 't', 'd', 'c', 'r', 'b', 'u', '4', '5':
+		return true
+	}
+	return false
+}
 
-// byteKey folds a byte to its low 5 bits, the same for both cases of a
-// letter.
-func byteKey(b byte) uint32 { return uint32(b & 31) }
+// rankNoKeyword is the rank keywordAt gives a string that starts with no
+// keyword.
+const rankNoKeyword = 4
 
-// keywordAt reports the best-ranked keyword other than the digit ones that s
-// starts with: rank 0 for the timeout words to 3 for the unavailable ones, or
-// rank 4 and Unknown.
+// keywordAt reports the best-ranked keyword that s starts with: rank 0 for
+// the timeout words to 3 for the unavailable ones, or rankNoKeyword and
+// Unknown.
 func keywordAt(s string) (int, Class) {
 	if s == "" {
-		return 4, Unknown
+		return rankNoKeyword, Unknown
 	}
 	switch lower(s[0]) {
+	case '4':
+		if strings.HasPrefix(s, "429") {
+			return 2, RateLimit
+		}
+	case '5':
+		if strings.HasPrefix(s, "503") {
+			return 3, Unavailable
+		}
 	case 't':
 		if hasPrefixFold(s, "timeout") || hasPrefixFold(s, "timed out") {
 			return 0, Timeout
@@ -289,7 +330,7 @@ func keywordAt(s string) (int, Class) {
 			return 3, Unavailable
 		}
 	}
-	return 4, Unknown
+	return rankNoKeyword, Unknown
 }
 
 // hasPrefixFold reports whether s starts with the lower-case ASCII word,

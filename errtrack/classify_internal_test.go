@@ -6,44 +6,44 @@ import (
 	"testing"
 )
 
-// letterKeywords are the keywords keywordAt knows.
+// letterKeywords are the keywords keywordAt knows, digits excepted.
 var letterKeywords = []string{
 	"timeout", "timed out", "deadline", "connection", "refused", "reset", "broken pipe",
 	"too many requests", "rate limit", "unavailable",
 }
 
-// TestKeywordFilter rebuilds keywordFilter from the keywords.
-func TestKeywordFilter(t *testing.T) {
-	var table filter
+// TestGroupFilter rebuilds groupFilter from the keywords.
+func TestGroupFilter(t *testing.T) {
+	var table [len(groupFilter)]byte
 	for _, kw := range letterKeywords {
 		if len(kw) < 5 {
 			t.Fatalf("keyword %q is shorter than 5 bytes: every third position would miss it", kw)
 		}
 		for off := range 3 {
-			g := kw[off : off+3]
-			h := prefixHash(byteKey(g[0])<<10 | byteKey(g[1])<<5 | byteKey(g[2]))
-			table[h>>6] |= 1 << (h & 63)
+			h := groupHash(uint32(kw[off]) | uint32(kw[off+1])<<8 | uint32(kw[off+2])<<16)
+			table[h>>3] |= 1 << (h & 7)
 		}
 	}
-	if got := keywordFilter(); got != table {
-		var want []string
-		for i, w := range table {
-			if w != 0 {
-				want = append(want, fmt.Sprintf("%d: %#x", i, w))
+	if string(table[:]) != groupFilter {
+		var b strings.Builder
+		for i, c := range table {
+			if i%16 == 0 {
+				b.WriteString("\" +\n\t\"")
 			}
+			fmt.Fprintf(&b, "\\x%02x", c)
 		}
-		t.Fatalf("keywordFilter differs from the keywords; want entries %s", strings.Join(want, ", "))
+		t.Fatalf("groupFilter differs from the keywords; want\nconst groupFilter = \"%s\"", b.String())
 	}
 }
 
 func TestKeywordAt(t *testing.T) {
-	for _, kw := range letterKeywords {
+	for _, kw := range append(letterKeywords, "429", "503") {
 		for _, s := range []string{kw, strings.ToUpper(kw), kw + " and more"} {
-			if rank, _ := keywordAt(s); rank == 4 {
+			if rank, _ := keywordAt(s); rank == rankNoKeyword {
 				t.Errorf("keywordAt(%q) does not know it", s)
 			}
 		}
-		if rank, _ := keywordAt(kw[:len(kw)-1]); rank != 4 {
+		if rank, _ := keywordAt(kw[:len(kw)-1]); rank != rankNoKeyword {
 			t.Errorf("keywordAt(%q) matched a truncated keyword", kw[:len(kw)-1])
 		}
 	}

@@ -35,6 +35,11 @@ func (netTimeout) Error() string   { return "i/o wait expired" }
 func (netTimeout) Timeout() bool   { return true }
 func (netTimeout) Temporary() bool { return true }
 
+// textErr has no method but Error.
+type textErr string
+
+func (e textErr) Error() string { return string(e) }
+
 // isDeadline matches context.DeadlineExceeded through an Is method only.
 type isDeadline struct{}
 
@@ -61,6 +66,7 @@ func TestClassify(t *testing.T) {
 			fmt.Errorf("a: %w", errors.Join(context.Canceled, classErr{class: "quota"})), "quota"},
 		{"empty own class falls through", classErr{"", context.Canceled}, errtrack.Canceled},
 		{"context canceled", fmt.Errorf("op: %w", context.Canceled), errtrack.Canceled},
+		{"context canceled itself", context.Canceled, errtrack.Canceled},
 		{"deadline exceeded", context.DeadlineExceeded, errtrack.Timeout},
 		{"deadline through Is", isDeadline{}, errtrack.Timeout},
 		{"context beats status", errors.Join(statusErr(503), context.Canceled), errtrack.Canceled},
@@ -75,6 +81,7 @@ func TestClassify(t *testing.T) {
 		{"DNSError", &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, errtrack.Connection},
 		{"OpError beats status", errors.Join(statusErr(429), &net.OpError{Op: "read", Err: errors.New("x")}), errtrack.Connection},
 		{"unexpected EOF", fmt.Errorf("body: %w", io.ErrUnexpectedEOF), errtrack.Connection},
+		{"unexpected EOF itself", io.ErrUnexpectedEOF, errtrack.Connection},
 		{"plain EOF", io.EOF, errtrack.Unknown},
 		{"status 429", statusErr(429), errtrack.RateLimit},
 		{"status 502", statusErr(502), errtrack.Unavailable},
@@ -103,6 +110,7 @@ func TestClassify(t *testing.T) {
 		{"timeout wins over connection", errors.New("connection timeout"), errtrack.Timeout},
 		{"connection wins over 503", errors.New("503: connection closed"), errtrack.Connection},
 		{"no match", errors.New("boom"), errtrack.Unknown},
+		{"own type with only Error", textErr("upstream timed out"), errtrack.Timeout},
 		{"empty message", errors.New(""), errtrack.Unknown},
 		{"keyword past the first chunk", errors.New(long + long + "timed out"), errtrack.Timeout},
 		{"keyword across a chunk boundary", errors.New(long + "too many requests"), errtrack.RateLimit},
@@ -223,6 +231,9 @@ func FuzzClassify(f *testing.F) {
 		plain := errtrack.Classify(errors.New(msg))
 		if want := refMessage(msg); plain != want {
 			t.Fatalf("Classify(%q) = %q, want %q", msg, plain, want)
+		}
+		if got, want := errtrack.Classify(fmt.Errorf("op: %w", errors.New(msg))), refMessage("op: "+msg); got != want {
+			t.Fatalf("Classify(wrapped %q) = %q, want %q", msg, got, want)
 		}
 		status := errtrack.Classify(fmt.Errorf("%s: %w", msg, statusErr(code)))
 		if !known[status] {

@@ -71,9 +71,10 @@
 //
 // # Concurrency and cost
 //
-// A Tracker is safe for concurrent use. Track classifies outside the lock,
-// then holds it only to read the monotonic clock, count and write one ring
-// slot, so the records are in time order. With the default classifier and a
-// plain error it allocates nothing once the ring has grown to Size. [Tracker.ByClass], [Tracker.Recent], [Tracker.Since] and
+// A Tracker is safe for concurrent use. Track classifies and reads the
+// monotonic clock (once) outside the lock, then holds it only to count and
+// write one ring slot; the records stay in time order. With the default
+// classifier and a plain error it allocates nothing once the ring has grown
+// to Size. [Tracker.ByClass], [Tracker.Recent], [Tracker.Since] and
 // [Tracker.Stats] return copies that the caller owns.
 package errtrack

@@ -44,7 +44,9 @@ func (c Config) Validate() error {
 type Record struct {
 	// Time is when the error was tracked, read from the monotonic clock:
 	// the wall time of the Tracker's first Track plus the time elapsed
-	// since, so it does not follow later steps of the wall clock.
+	// since, so it does not follow later steps of the wall clock. It is
+	// never before the Time of an earlier record: a Track that waited for
+	// the lock may get the Time of the record before it.
 	Time  time.Time
 	Class Class // its class, as Track returned it
 	Err   error // the error itself
@@ -65,10 +67,13 @@ type Stats struct {
 type Tracker struct {
 	cfg Config
 
+	epochOnce sync.Once
+	epoch     time.Time // of the first Track; entries hold the time since
+
 	mu     sync.Mutex
-	epoch  time.Time // of the first Track; entries hold the time since
-	ring   []entry   // grows up to size, then wraps
-	next   int       // slot of the next record once the ring is full
+	ring   []entry       // grows up to size, then wraps
+	next   int           // slot of the next record once the ring is full
+	newest time.Duration // the time of the newest record, since epoch
 	total  uint64
 	counts map[Class]*uint64 // pointers: one lookup per Track at most
 	last   Class             // the class Track counted last; errors come in runs
@@ -92,12 +97,9 @@ type entry struct {
 }
 
 // elapsed returns the time since the epoch, setting the epoch on first use.
-// Reading only the monotonic clock costs about half of time.Now. It requires
-// t.mu to be held.
+// Reading only the monotonic clock costs about half of time.Now.
 func (t *Tracker) elapsed() time.Duration {
-	if t.epoch.IsZero() {
-		t.epoch = time.Now()
-	}
+	t.epochOnce.Do(func() { t.epoch = time.Now() })
 	return time.Since(t.epoch)
 }
 
@@ -113,9 +115,8 @@ func (t *Tracker) size() int {
 
 // Track classifies err, counts it and records it in the ring buffer, and
 // returns the class it was counted under (Other if the class limit was
-// reached). A nil err is ignored and Track returns "". Classification runs
-// before the tracker's lock is taken; the clock is read under it, so the
-// records are in time order.
+// reached). A nil err is ignored and Track returns "". Classification and
+// the clock read run before the tracker's lock is taken.
 func (t *Tracker) Track(err error) Class {
 	if err == nil {
 		return ""
@@ -127,6 +128,7 @@ func (t *Tracker) Track(err error) Class {
 	if class == "" {
 		class = Classify(err)
 	}
+	at := t.elapsed()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := t.lastN
@@ -149,12 +151,17 @@ func (t *Tracker) Track(err error) Class {
 	t.last, t.lastN = class, n
 	*n++
 	t.total++
-	e := entry{at: t.elapsed(), class: class, err: err}
+	// Another Track may have read the clock after this one and taken the
+	// lock before it: keep the records in time order.
+	t.newest = max(t.newest, at)
+	e := entry{at: t.newest, class: class, err: err}
 	if size := t.size(); len(t.ring) < size {
 		t.ring = append(t.ring, e)
 	} else {
 		t.ring[t.next] = e
-		t.next = (t.next + 1) % size
+		if t.next++; t.next == size {
+			t.next = 0
+		}
 	}
 	return class
 }
