@@ -1,8 +1,6 @@
 package chaos
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -207,12 +205,6 @@ func TestTransportUnderFaults(t *testing.T) {
 					t.Errorf("%s %s took %v, budget %v:%s", res.method, res.id, res.took, totalBudget, r.count.Explain(res))
 				}
 				if res.err != nil && errtrack.Classify(res.err) == errtrack.Unknown {
-					if errors.Is(res.err, io.EOF) {
-						// net/http returns a bare io.EOF when the peer hangs up
-						// before answering; errtrack leaves a bare EOF unknown.
-						t.Logf("KNOWN GAP: %s %s ended with an error classified unknown: %v", res.method, res.id, res.err)
-						continue
-					}
 					t.Errorf("%s %s: unclassified error %v", res.method, res.id, res.err)
 				}
 			}
