@@ -3,10 +3,8 @@ module github.com/seed94f50169/resilience
 go 1.25.0
 
 require (
-	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
-	golang.org/x/sync v0.22.0
-	golang.org/x/time v0.15.0
+	go.yaml.in/yaml/v3 v3.0.5
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require github.com/stretchr/testify v1.12.1 // indirect
