@@ -541,8 +541,39 @@ func TestCombinedRules(t *testing.T) {
 	}
 }
 
+func TestGroupBoundAndHook(t *testing.T) {
+	var changes []string
+	g := NewGroup(GroupConfig{
+		Config:        Config{FailureThreshold: 1},
+		MaxKeys:       2,
+		OnStateChange: func(key string, from, to State) { changes = append(changes, key+":"+from.String()+"->"+to.String()) },
+	})
+	a, b := g.Get("a"), g.Get("b")
+	if a == nil || b == nil {
+		t.Fatal("Get returned nil below MaxKeys")
+	}
+	if c := g.Get("c"); c != nil {
+		t.Fatal("Get created a breaker beyond MaxKeys")
+	}
+	if g.Get("a") != a || g.Len() != 2 {
+		t.Fatalf("existing keys must still be served at the bound; Len = %d", g.Len())
+	}
+	Do(t.Context(), b, fail)
+	if len(changes) != 1 || changes[0] != "b:closed->open" {
+		t.Fatalf("state changes = %q, want [b:closed->open]", changes)
+	}
+	g.Delete("a")
+	g.Delete("a") // a second Delete frees nothing more
+	if g.Len() != 1 || g.Get("c") == nil || g.Get("d") != nil {
+		t.Fatalf("Delete must free exactly one place; Len = %d", g.Len())
+	}
+	if n := NewGroup(GroupConfig{MaxKeys: -1}); n.Get("x") == nil {
+		t.Fatal("a negative MaxKeys must mean no bound")
+	}
+}
+
 func TestGroup(t *testing.T) {
-	g := NewGroup(Config{FailureThreshold: 1})
+	g := NewGroup(GroupConfig{Config: Config{FailureThreshold: 1}})
 	var wg sync.WaitGroup
 	got := make([]*Breaker, 8)
 	for i := range got {
@@ -580,7 +611,7 @@ func TestGroup(t *testing.T) {
 			t.Fatal("NewGroup accepted an invalid config")
 		}
 	}()
-	NewGroup(Config{OpenTimeout: -1})
+	NewGroup(GroupConfig{Config: Config{OpenTimeout: -1}})
 }
 
 func TestZeroPermit(t *testing.T) {

@@ -85,7 +85,8 @@
 // outside every lock. In tests with testing/synctest, create the breaker
 // inside the bubble, so that its timer follows the bubble's clock.
 //
-// Group keeps one breaker per key (host, endpoint), created lazily.
+// Group keeps one breaker per key (host, endpoint), created lazily, up to a
+// bound on the number of keys, with a state-change hook that names the key.
 //
 // Reset closes the breaker and clears its consecutive counts and window;
 // ForceOpen rejects every call until Reset. Both are for operators.

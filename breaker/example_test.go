@@ -123,7 +123,7 @@ func ExampleConfig_rate() {
 
 // One breaker per host, created on first use.
 func ExampleGroup() {
-	g := breaker.NewGroup(breaker.Config{FailureThreshold: 1})
+	g := breaker.NewGroup(breaker.GroupConfig{Config: breaker.Config{FailureThreshold: 1}})
 	g.Get("a.example").Do(context.Background(), func(context.Context) error {
 		return errors.New("refused")
 	})

@@ -33,10 +33,10 @@ type Recovery struct {
 	Breaker *breaker.Breaker
 
 	// HostBreaker, when set, makes each Transport keep one breaker per
-	// req.URL.Host, built from this configuration (its OnStateChange, if
-	// any, is called as well as Hooks.OnStateChange). At most MaxHosts
-	// breakers are created; further hosts share Breaker. Do and Handler
-	// ignore it.
+	// req.URL.Host in a breaker.Group built from this configuration (its
+	// OnStateChange, if any, is called as well as Hooks.OnStateChange). At
+	// most MaxHosts breakers are created; further hosts share Breaker. Do
+	// and Handler ignore it.
 	HostBreaker *breaker.Config
 
 	// Bulkhead bounds concurrent attempts (Do, Transport) or requests

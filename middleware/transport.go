@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
@@ -64,7 +63,7 @@ func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 		if err := (&Recovery{HostBreaker: r.HostBreaker}).Validate(); err != nil {
 			panic(err.Error())
 		}
-		t.hosts = &hostBreakers{r: r, cfg: *r.HostBreaker}
+		t.hosts = breaker.NewGroup(breaker.GroupConfig{Config: *r.HostBreaker, MaxKeys: MaxHosts, OnStateChange: r.Hooks.OnStateChange})
 	}
 	return t
 }
@@ -72,7 +71,7 @@ func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 type transport struct {
 	r     *Recovery
 	base  http.RoundTripper
-	hosts *hostBreakers
+	hosts *breaker.Group // per-host breakers, when HostBreaker is set
 
 	// The causes of the attempt and total deadlines, shared by every call
 	// (an unwrapped *timeout.Error carries no per-call state).
@@ -101,7 +100,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	rt := roundTrip{t: t, req: req}
 	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: r.Retry != nil && replayable(req)}
 	if t.hosts != nil {
-		if b := t.hosts.get(s.host); b != nil {
+		if b := t.hosts.Get(s.host); b != nil {
 			s.b = b
 		}
 	}
@@ -267,41 +266,3 @@ type attemptError struct{ err, cause error }
 
 func (e *attemptError) Error() string   { return e.cause.Error() + ": " + e.err.Error() }
 func (e *attemptError) Unwrap() []error { return []error{e.cause, e.err} }
-
-// hostBreakers holds one breaker per host.
-type hostBreakers struct {
-	r   *Recovery
-	cfg breaker.Config
-	m   sync.Map   // host -> *breaker.Breaker
-	mu  sync.Mutex // serializes creation; guards n
-	n   int
-}
-
-// get returns host's breaker, or nil once MaxHosts breakers exist.
-func (h *hostBreakers) get(host string) *breaker.Breaker {
-	if b, ok := h.m.Load(host); ok {
-		return b.(*breaker.Breaker)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if b, ok := h.m.Load(host); ok {
-		return b.(*breaker.Breaker)
-	}
-	if h.n >= MaxHosts {
-		return nil
-	}
-	cfg := h.cfg
-	own, hook := cfg.OnStateChange, h.r.Hooks.OnStateChange
-	if hook != nil {
-		cfg.OnStateChange = func(from, to breaker.State) {
-			if own != nil {
-				own(from, to)
-			}
-			hook(host, from, to)
-		}
-	}
-	b := breaker.New(cfg)
-	h.m.Store(host, b)
-	h.n++
-	return b
-}
