@@ -20,6 +20,10 @@ const (
 	pipeEvents     = 400 // per agent
 	pipeEvery      = 20 * time.Millisecond
 	sessionTimeout = 1500 * time.Millisecond
+	// pipeBreakerOpen is how long an agent's breaker stays open (60s in the
+	// program's defaults): twice the session timeout, so that a session
+	// still expires while the breaker holds the agent back.
+	pipeBreakerOpen = 3 * time.Second
 )
 
 // pipeConfig is an agent-pipes-config file with the guide's keys and
@@ -143,7 +147,8 @@ func TestSessionPipeUnderChaos(t *testing.T) {
 	for a := 1; a <= pipeAgents; a++ {
 		id := "agent-" + strconv.Itoa(a)
 		agents = append(agents, startProc(t, id, bin, "agent", "-fusion", p.URL(), "-config", cfg,
-			"-agent-id", id, "-events", strconv.Itoa(pipeEvents), "-every", pipeEvery.String()))
+			"-agent-id", id, "-events", strconv.Itoa(pipeEvents), "-every", pipeEvery.String(),
+			"-breaker-open", pipeBreakerOpen.String()))
 	}
 
 	w := newWriter(p.URL(), newBaseTransport(t))
@@ -214,7 +219,7 @@ func TestSessionPipeUnderChaos(t *testing.T) {
 		out := a.stop()
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		last := lines[len(lines)-1]
-		t.Logf("agent-%d: %s", i+1, last)
+		t.Log(last)
 		m := summaryRE.FindStringSubmatch(last)
 		if m == nil {
 			t.Errorf("agent-%d printed no summary:\n%s", i+1, out)
@@ -222,6 +227,11 @@ func TestSessionPipeUnderChaos(t *testing.T) {
 		}
 		if m[1] != strconv.Itoa(pipeEvents) || m[2] != strconv.Itoa(pipeEvents) || m[3] != "0" {
 			t.Errorf("agent-%d: %s submitted, %s acknowledged, %s spooled; want %d, %d, 0", i+1, m[1], m[2], m[3], pipeEvents, pipeEvents)
+		}
+		// The resets and the outage must have opened the agent's breaker,
+		// and it must have closed again to deliver the rest.
+		if !strings.Contains(out, "breaker closed -> open") || !strings.Contains(out, "breaker half-open -> closed") {
+			t.Errorf("agent-%d: its breaker did not open and close again:\n%s", i+1, out)
 		}
 		// The outage outlived every session and the restart forgot them
 		// all: each agent must have found its session obsolete and opened

@@ -68,6 +68,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	id := fs.String("agent-id", fmt.Sprintf("%s-%d", host, os.Getpid()), "this agent's id")
 	events := fs.Int("events", 100, "events to produce (then keep the session alive)")
 	every := fs.Duration("every", 500*time.Millisecond, "interval between produced events")
+	open := fs.Duration("breaker-open", time.Minute, "how long the agent's breaker stays open once tripped")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -75,8 +76,8 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "agent: -fusion and -config are required")
 		return 2
 	}
-	if *events < 0 || *every <= 0 {
-		fmt.Fprintln(stderr, "agent: -events must be >= 0 and -every > 0")
+	if *events < 0 || *every <= 0 || *open <= 0 {
+		fmt.Fprintln(stderr, "agent: -events must be >= 0, -every and -breaker-open > 0")
 		return 2
 	}
 	pc, err := loadPipeConfig(*path)
@@ -85,7 +86,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	tl := newTimeline(stdout, 1)
-	stack := newClientStack(1, func(from, to string) { tl.printf(*id, "breaker %s -> %s", from, to) })
+	stack := newClientStack(1, *open, func(from, to string) { tl.printf(*id, "breaker %s -> %s", from, to) })
 	a, err := agent.New(agent.Config{
 		Fusion: *url, PipeID: pc.ID, AgentID: *id,
 		HeartbeatInterval:    pc.HeartbeatInterval,

@@ -108,6 +108,29 @@ func TestAgentSubcommandBadConfig(t *testing.T) {
 	}
 }
 
+func TestAgentSubcommandBadFlags(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "pipe.yaml")
+	os.WriteFile(cfg, []byte("id: p\n"), 0o600)
+	base := []string{"agent", "-fusion", "http://127.0.0.1:1", "-config", cfg}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"agent", "-config", cfg}, "-fusion and -config are required"},
+		{append(base[:len(base):len(base)], "-events", "-1"), "-events must be >= 0"},
+		{append(base[:len(base):len(base)], "-every", "0s"), "-every and -breaker-open > 0"},
+		{append(base[:len(base):len(base)], "-breaker-open", "0s"), "-every and -breaker-open > 0"},
+		{append(base[:len(base):len(base)], "-breaker-open", "-1s"), "-every and -breaker-open > 0"},
+		{append(base[:len(base):len(base)], "-breaker-open", "soon"), "invalid value"},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		if c := run(context.Background(), tt.args, io.Discard, &stderr); c != 2 || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tt.args[5:], c, stderr.String(), tt.want)
+		}
+	}
+}
+
 func TestDemoFlags(t *testing.T) {
 	for _, args := range [][]string{{"-scale", "0"}, {"-scale", "-1"}, {"extra"}, {"-nope"}} {
 		if c := run(context.Background(), args, io.Discard, io.Discard); c != 2 {

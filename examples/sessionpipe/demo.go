@@ -96,7 +96,7 @@ func runDemo(ctx context.Context, w io.Writer, scale float64) (verdict, error) {
 	led := &ledger{newest: map[string]fusion.Entry{}}
 	start := func(i int) (*demoAgent, error) {
 		name := fmt.Sprintf("a%d", i+1)
-		stack := newClientStack(scale, func(from, to string) {
+		stack := newClientStack(scale, 0, func(from, to string) {
 			tl.printf(name, "breaker %s -> %s%s", from, to, breakerNote(from, to))
 		})
 		a, err := agent.New(agent.Config{

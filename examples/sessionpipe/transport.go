@@ -27,13 +27,17 @@ func (c clientStack) close() { c.base.CloseIdleConnections() }
 // the pforge defaults scaled in time: bounded retries (3 attempts, backoff
 // from 100ms up to 5s), a breaker (open after 5 consecutive failures, for
 // 60s; closed again after 2 successes) and a 3s limit per attempt.
-// scale is real seconds per story second.
-func newClientStack(scale float64, onBreaker func(from, to string)) clientStack {
+// scale is real seconds per story second; breakerOpen, if not zero,
+// replaces the breaker's scaled 60s.
+func newClientStack(scale float64, breakerOpen time.Duration, onBreaker func(from, to string)) clientStack {
 	sec := func(s float64) time.Duration { return time.Duration(s * scale * float64(time.Second)) }
+	if breakerOpen == 0 {
+		breakerOpen = sec(60)
+	}
 	br := breaker.New(breaker.Config{
 		FailureThreshold: 5,
 		SuccessThreshold: 2,
-		OpenTimeout:      sec(60),
+		OpenTimeout:      breakerOpen,
 		OnStateChange:    func(from, to breaker.State) { onBreaker(from.String(), to.String()) },
 	})
 	rec := &middleware.Recovery{

@@ -44,7 +44,7 @@ func TestClientStackRetriesOnlyRepeatableRequests(t *testing.T) {
 	f := &flaky{next: serverStack(srv, errtrack.New(errtrack.Config{})), seen: map[string]int{}}
 	hs := httptest.NewServer(f)
 	defer hs.Close()
-	stack := newClientStack(0.1, func(string, string) {}) // 300ms per attempt, retries after ~10ms
+	stack := newClientStack(0.1, 0, func(string, string) {}) // 300ms per attempt, retries after ~10ms
 	defer stack.close()
 	var mu sync.Mutex
 	var failed []agent.Event
