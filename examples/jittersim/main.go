@@ -10,7 +10,8 @@
 // averages, over many runs, the total calls (conditional writes the server
 // handled: the work) and the time until the last client succeeded.
 //
-//	go run ./examples/jittersim                  # table, and docs/jitter.svg
+//	go run ./examples/jittersim                  # the table
+//	go run ./examples/jittersim -svg examples/jittersim/jitter.svg  # and the chart
 //	go run ./examples/jittersim -svg out.svg -runs 200 -clients 10,50,100
 //
 // # Results against the published conclusions
@@ -129,7 +130,7 @@ func main() {
 
 func mainErr(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("jittersim", flag.ContinueOnError)
-	svgPath := fs.String("svg", "docs/jitter.svg", "where to write the chart (empty: no chart)")
+	svgPath := fs.String("svg", "", "where to write the chart as SVG (empty: no chart)")
 	runs := fs.Int("runs", 100, "runs averaged per point")
 	list := fs.String("clients", "5,10,20,30,40,50,60,70,80,90,100", "comma-separated client counts")
 	seed := fs.Uint64("seed", 1, "seed of the simulated network")
