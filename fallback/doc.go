@@ -22,8 +22,9 @@
 //
 // When every step fails, the error returned matches each error of the chain
 // with errors.Is and errors.As. If only the operation produced an error (no
-// fallbacks, or all of them passed it on), that error is returned unchanged;
-// otherwise it is an [*Error] whose Unwrap returns every error, oldest first.
+// fallbacks, or all of them passed it on) and the caller's context has not
+// ended, that error is returned unchanged; otherwise it is an [*Error] whose
+// Unwrap returns every error, oldest first.
 //
 // # Cancellation
 //

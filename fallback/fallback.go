@@ -52,8 +52,8 @@ func (e *Error) Unwrap() []error { return e.Errs }
 // Each fallback receives the error of the step before it. When every step
 // fails, Do returns the zero T and an error that matches every error of the
 // chain with errors.Is: the operation's error unchanged if no fallback added
-// an error (none given, or every one passed the error on), otherwise an
-// [*Error].
+// an error (none given, or every one passed the error on) and the caller's
+// context has not ended, otherwise an [*Error].
 //
 // Once the caller's context has ended (ctx.Err() != nil), Do runs no further
 // fallback, so a default value cannot hide the caller's own cancellation or
@@ -64,8 +64,8 @@ func (e *Error) Unwrap() []error { return e.Errs }
 // A panic in fn or in a fallback is not recovered.
 func Do[T any](ctx context.Context, fn func(context.Context) (T, error), fallbacks ...Func[T]) (T, error) {
 	v, err := fn(ctx)
-	if err == nil || len(fallbacks) == 0 {
-		return v, err
+	if err == nil {
+		return v, nil
 	}
 	return chain(ctx, err, fallbacks)
 }
@@ -91,14 +91,15 @@ func chain[T any](ctx context.Context, err error, fallbacks []Func[T]) (T, error
 			err = ferr
 		}
 	}
+	cerr := ctx.Err()
 	if errs == nil {
-		errs = []error{err}
+		if cerr != nil && !errors.Is(err, cerr) {
+			return zero, &Error{Errs: []error{err, cerr}}
+		}
+		return zero, err
 	}
-	if cerr := ctx.Err(); cerr != nil && !matches(errs, cerr) {
+	if cerr != nil && !matches(errs, cerr) {
 		errs = append(errs, cerr)
-	}
-	if len(errs) == 1 {
-		return zero, errs[0]
 	}
 	return zero, &Error{Errs: errs}
 }

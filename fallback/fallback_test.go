@@ -224,6 +224,17 @@ func TestCancellation(t *testing.T) {
 			t.Fatalf("err = %v, want it to match context.Canceled and the primary error", err)
 		}
 	})
+	t.Run("caller canceled, no fallbacks given", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var fbs []fallback.Func[string] // a chain built at run time, empty this time
+		_, err := fallback.Do(ctx, func(context.Context) (string, error) {
+			cancel()
+			return "", errPrimary
+		}, fbs...)
+		if !errors.Is(err, context.Canceled) || !errors.Is(err, errPrimary) {
+			t.Fatalf("err = %v, want it to match context.Canceled and the primary error", err)
+		}
+	})
 	t.Run("operation returned the context error", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
