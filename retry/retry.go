@@ -304,7 +304,8 @@ func wait(ctx context.Context, d time.Duration, attempts int, last error) error 
 }
 
 // ended returns an error matching both ctx's error (and its cause, if one
-// was given) and the last attempt's error.
+// was given) and the last attempt's error; the last attempt's error itself
+// if it already matches ctx's error, as Do documents.
 func ended(ctx context.Context, attempts int, last error) error {
 	cerr := ctx.Err()
 	if errors.Is(last, cerr) {
