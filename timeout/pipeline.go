@@ -84,8 +84,9 @@ func runStage(ctx context.Context, s Stage) error {
 	}
 	err := s.Run(ctx)
 	if ctx.Err() != nil {
-		// ctx has ended, so expired names the enclosing scope, if any.
-		if terr := expired(ctx, s.Name, 0, err); terr != nil {
+		// The stage has no deadline of its own: expired names the
+		// enclosing scope, if any.
+		if terr := expired(ctx, false, s.Name, 0, err); terr != nil {
 			return terr
 		}
 	}

@@ -57,8 +57,9 @@ func (e *Error) Timeout() bool { return true }
 // Do calls fn in the caller's goroutine with a context whose deadline is at
 // most d away, and returns fn's results, unless that deadline fired before
 // fn returned: then it returns a *Error (Name "", Limit d) whose Err is
-// fn's error. The caller's own cancellation or deadline is no timeout of
-// this package: fn's results then pass through unchanged.
+// fn's error. The caller's own cancellation or deadline, when it comes
+// first, is no timeout of this package: fn's results then pass through
+// unchanged.
 //
 // fn must watch its context (see the package documentation); Do cannot
 // stop it and always waits for it. A limit d <= 0 is an error matching
@@ -94,7 +95,7 @@ func run[T any](ctx context.Context, name string, d time.Duration, named bool, f
 	defer cancel()
 	v, err := fn(sctx)
 	if sctx.Err() != nil {
-		if terr := expired(ctx, name, d, err); terr != nil {
+		if terr := expired(sctx, ownDeadline(ctx, sctx), name, d, err); terr != nil {
 			var zero T
 			return zero, terr
 		}
@@ -102,21 +103,37 @@ func run[T any](ctx context.Context, name string, d time.Duration, named bool, f
 	return v, err
 }
 
-// expired returns the error of a scope (name, d) whose context, derived
-// from parent, has ended while fn ran and returned err: a *Error naming the
-// scope whose deadline fired, or nil if the caller ended it.
-func expired(parent context.Context, name string, d time.Duration, err error) error {
+// ownDeadline reports whether ctx, derived from parent and now ended, ended
+// on a deadline of its own: one earlier than parent's. What ends later
+// (parent's deadline, the caller's cancellation) does not change that.
+func ownDeadline(parent, ctx context.Context) bool {
+	if parent.Err() == nil {
+		return true
+	}
+	dl, _ := ctx.Deadline()
+	pdl, ok := parent.Deadline()
+	return !ok || dl.Before(pdl)
+}
+
+// expired returns the error of a scope (name, d) whose context ctx has
+// ended while fn ran and returned err: a *Error naming the scope whose
+// deadline fired first (its own if own, see ownDeadline), or nil if the
+// caller ended ctx.
+func expired(ctx context.Context, own bool, name string, d time.Duration, err error) error {
 	var inner *Error
 	if errors.As(err, &inner) {
 		return err // an inner scope has reported it already
 	}
-	if parent.Err() == nil {
-		return &Error{Name: name, Limit: d, Err: err} // our own deadline
+	if ctx.Err() != context.DeadlineExceeded {
+		return nil // the caller canceled first
 	}
-	if c, ok := context.Cause(parent).(*Error); ok {
+	if own {
+		return &Error{Name: name, Limit: d, Err: err}
+	}
+	if c, ok := context.Cause(ctx).(*Error); ok {
 		return &Error{Name: c.Name, Limit: c.Limit, Err: err} // an enclosing scope's
 	}
-	return nil
+	return nil // the caller's own deadline
 }
 
 func invalidLimit(field string, d time.Duration) error {

@@ -426,3 +426,70 @@ func FuzzNested(f *testing.F) {
 		})
 	})
 }
+
+// TestLateReturnNamesFirstDeadline: fn ignores its context and returns
+// only after an enclosing deadline, or the caller's cancellation, has come
+// too. The scope whose deadline fired first is still the one reported.
+func TestLateReturnNamesFirstDeadline(t *testing.T) {
+	type scope struct {
+		name  string // "" is an unnamed Do
+		limit time.Duration
+		after time.Duration // time spent in the parent before opening this scope
+	}
+	tests := []struct {
+		name      string
+		caller    func() (context.Context, context.CancelFunc)
+		scopes    []scope // outermost first; the innermost runs fn
+		wantName  string
+		wantLimit time.Duration
+	}{
+		{"own limit, then the caller's deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 2*time.Second)
+		}, []scope{{"", time.Second, 0}}, "", time.Second},
+		{"own named limit, then the caller's deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 2*time.Second)
+		}, []scope{{"step", time.Second, 0}}, "step", time.Second},
+		{"own limit, then the caller cancels", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(2*time.Second, cancel)
+			return ctx, cancel
+		}, []scope{{"", time.Second, 0}}, "", time.Second},
+		{"step's limit, then the pipeline's", nil, []scope{{"pipeline", 30 * time.Second, 0}, {"step", 10 * time.Second, 15 * time.Second}}, "step", 10 * time.Second},
+		{"unnamed step's limit, then the pipeline's", nil, []scope{{"pipeline", 30 * time.Second, 0}, {"", 10 * time.Second, 15 * time.Second}}, "", 10 * time.Second},
+		{"pipeline's budget first", nil, []scope{{"pipeline", 30 * time.Second, 0}, {"step", 10 * time.Second, 25 * time.Second}}, "pipeline", 30 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				if tt.caller != nil {
+					var cancel context.CancelFunc
+					ctx, cancel = tt.caller()
+					defer cancel()
+				}
+				var open func(ctx context.Context, i int) (int, error)
+				open = func(ctx context.Context, i int) (int, error) {
+					if i == len(tt.scopes) {
+						time.Sleep(time.Hour) // ignores ctx
+						return 7, nil
+					}
+					s := tt.scopes[i]
+					time.Sleep(s.after)
+					inner := func(ctx context.Context) (int, error) { return open(ctx, i+1) }
+					if s.name == "" {
+						return Do(ctx, s.limit, inner)
+					}
+					return DoNamed(ctx, s.name, s.limit, inner)
+				}
+				got, err := open(ctx, 0)
+				if got != 0 || err == nil {
+					t.Fatalf("got %d, %v; want a timeout", got, err)
+				}
+				te := asTimeout(t, err)
+				if te.Name != tt.wantName || te.Limit != tt.wantLimit {
+					t.Fatalf("err names %q %v, want %q %v", te.Name, te.Limit, tt.wantName, tt.wantLimit)
+				}
+			})
+		})
+	}
+}
