@@ -336,8 +336,9 @@ func (b *Bulkhead) unlink(w *waiter) {
 }
 
 // Release returns a slot taken by Acquire or TryAcquire, handing it to the
-// longest-waiting queued caller if there is one. Release without a matching
-// Acquire panics (it would silently raise the limit).
+// longest-waiting queued caller if there is one. Release when no slot is
+// held panics. An extra Release while other callers hold slots cannot be
+// told from theirs: it goes unnoticed and lets one caller too many in.
 func (b *Bulkhead) Release() {
 	for {
 		s := b.state.Load()

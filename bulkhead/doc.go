@@ -49,6 +49,8 @@
 // their timers are pooled, so waiting and rejections do not allocate
 // either. Stats reads the counters without stopping the bulkhead.
 //
-// Release without a matching Acquire panics: it would silently raise the
-// limit. A panic in Do's function releases the slot and goes on.
+// Release when no slot is held panics. An extra Release while other
+// callers hold slots cannot be told from theirs and silently raises the
+// limit, so pair every Acquire with exactly one Release, or use Do. A
+// panic in Do's function releases the slot and goes on.
 package bulkhead
