@@ -49,6 +49,12 @@
 // their timers are pooled, so waiting and rejections do not allocate
 // either. Stats reads the counters without stopping the bulkhead.
 //
+// The pooled queue entries hold a channel and a timer, which a
+// testing/synctest bubble owns once created inside it. In tests, create a
+// Bulkhead inside the bubble that uses it: one shared by several bubbles
+// would hand one bubble's queue entry to another, which the runtime
+// rejects with a fatal error.
+//
 // Release when no slot is held panics. An extra Release while other
 // callers hold slots cannot be told from theirs and silently raises the
 // limit, so pair every Acquire with exactly one Release, or use Do. A
