@@ -88,6 +88,9 @@ func TestValidate(t *testing.T) {
 		{"slow rate without duration", Config{SlowCallRateThreshold: 0.5}, "SlowCallRateThreshold"},
 		{"both windows", Config{WindowSize: 10, WindowDuration: time.Second}, "WindowSize"},
 		{"minimum above window", Config{WindowSize: 10, MinimumCalls: 11}, "MinimumCalls"},
+		{"minimum above the default window", Config{FailureRateThreshold: 0.5, MinimumCalls: 101}, "MinimumCalls"},
+		{"minimum at the default window", Config{SlowCallDuration: time.Second, SlowCallRateThreshold: 0.5, MinimumCalls: 100}, ""},
+		{"minimum without a rate rule", Config{MinimumCalls: 500}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,7 +71,8 @@ type Config struct {
 	WindowDuration time.Duration
 
 	// MinimumCalls is how many calls the window must hold before a rate rule
-	// may trip. Default 10, or WindowSize if that is smaller. At most 1<<20.
+	// may trip. Default 10, or WindowSize if that is smaller. At most 1<<20,
+	// and with a count-based window at most its WindowSize (default 100).
 	MinimumCalls int
 
 	// FailureRateThreshold, in [0, 1], opens the breaker when the failure
@@ -147,8 +148,10 @@ func (c Config) Validate() error {
 	if c.SlowCallRateThreshold > 0 && c.SlowCallDuration == 0 {
 		return errors.New("breaker: SlowCallRateThreshold needs SlowCallDuration")
 	}
-	if c.WindowSize > 0 && c.MinimumCalls > c.WindowSize {
-		return fmt.Errorf("breaker: MinimumCalls (%d) must not exceed WindowSize (%d)", c.MinimumCalls, c.WindowSize)
+	// Against the window the breaker will have, WindowSize's default
+	// included: a window that can never hold MinimumCalls calls never trips.
+	if n := c.withDefaults().WindowSize; n > 0 && c.MinimumCalls > n {
+		return fmt.Errorf("breaker: MinimumCalls (%d) must not exceed WindowSize (%d)", c.MinimumCalls, n)
 	}
 	return nil
 }
