@@ -407,8 +407,18 @@ func (b *Breaker) bump(w uint64) uint64 {
 // generation, and returns the new word. b.mu must be held; the caller runs
 // b.changed after unlocking.
 func (b *Breaker) transition(w uint64, to State) uint64 {
-	n := b.bump(w&^stateMask | uint64(to))
 	now := time.Now()
+	var d time.Duration
+	if to == Open {
+		d = b.cfg.OpenTimeout
+		if j := b.cfg.OpenTimeoutJitter; j > 0 {
+			d += time.Duration(rand.Int64N(int64(float64(d)*j) + 1))
+		}
+		// Before the state shows: a caller rejected by the new open
+		// period must read its end, not the previous one's.
+		b.openUntil.Store(int64(now.Sub(b.base) + d))
+	}
+	n := b.bump(w&^stateMask | uint64(to))
 	b.lastTrans = now
 	b.probes, b.hoSucc = 0, 0
 	b.timer.Stop()
@@ -416,11 +426,6 @@ func (b *Breaker) transition(w uint64, to State) uint64 {
 	case Closed:
 		b.succBase.Store(b.sum(func(s *shard) *atomic.Uint64 { return &s.successes }))
 	case Open:
-		d := b.cfg.OpenTimeout
-		if j := b.cfg.OpenTimeoutJitter; j > 0 {
-			d += time.Duration(rand.Int64N(int64(float64(d)*j) + 1))
-		}
-		b.openUntil.Store(int64(now.Sub(b.base) + d))
 		b.timer.Reset(d - min(d/2, nearlyOver))
 	case HalfOpen:
 		b.lastProbe = int64(now.Sub(b.base))
@@ -431,7 +436,8 @@ func (b *Breaker) transition(w uint64, to State) uint64 {
 // nearlyOver is how long before the end of an open period its timer fires.
 // Until then a rejection needs no clock read; after it, rejections compare
 // the clock with the end of the period, so the first call at or after the
-// end moves the breaker to half-open exactly, however late the timer runs.
+// end moves the breaker to half-open exactly, unless the timer runs more
+// than nearlyOver late (then calls are rejected until it has run).
 const nearlyOver = 10 * time.Millisecond
 
 // openTimeout runs when an open period's timer fires: it marks the period
