@@ -170,16 +170,23 @@ func (tw *timeoutWriter) WriteHeader(code int) {
 
 // writeHeader requires tw.mu.
 func (tw *timeoutWriter) writeHeader(code int) {
-	if tw.h != nil {
-		dst := tw.w.Header()
-		clear(dst)
-		for k, v := range tw.h {
-			dst[k] = v
-		}
-	}
+	tw.copyHeader()
 	tw.w.WriteHeader(code)
 	if code >= 200 || code == http.StatusSwitchingProtocols {
 		tw.code = code
+	}
+}
+
+// copyHeader makes w's header map next's own, if next has one. It requires
+// tw.mu.
+func (tw *timeoutWriter) copyHeader() {
+	if tw.h == nil {
+		return
+	}
+	dst := tw.w.Header()
+	clear(dst)
+	for k, v := range tw.h {
+		dst[k] = v
 	}
 }
 
@@ -259,6 +266,11 @@ func (tw *timeoutWriter) finish(p any, isFailure func(int) bool) (failure error,
 	defer tw.mu.Unlock()
 	if p == nil {
 		tw.expire() // a handler that returns silently after its deadline timed out
+		if !tw.timedOut {
+			// net/http reads the header map once next returns: for the
+			// header of a response next left implicit, and for trailers.
+			tw.copyHeader()
+		}
 	}
 	tw.done = true
 	switch {

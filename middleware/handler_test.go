@@ -294,3 +294,54 @@ func TestHandlerTimeoutStubbornHandler(t *testing.T) {
 		t.Errorf("late write: %v, want http.ErrHandlerTimeout", err)
 	}
 }
+
+func TestHandlerTimeoutKeepsHeaders(t *testing.T) {
+	// With a deadline, next writes to its own header map; what it puts
+	// there must still reach the client when it writes no body (a CORS
+	// preflight) and when it sets trailers after the body.
+	tests := []struct {
+		name    string
+		h       http.HandlerFunc
+		header  string // header that must arrive, "Name: value"
+		trailer string // trailer that must arrive, "Name: value"
+	}{
+		{"headers only", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+		}, "Access-Control-Allow-Origin: *", ""},
+		{"declared trailer", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Trailer", "X-Checksum")
+			io.WriteString(w, "body")
+			w.Header().Set("X-Checksum", "abc")
+		}, "", "X-Checksum: abc"},
+		{"prefixed trailer", func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, "body")
+			w.(http.Flusher).Flush() // undeclared trailers need a chunked body
+			w.Header().Set(http.TrailerPrefix+"X-Status", "ok")
+		}, "", "X-Status: ok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, c := serve(t, &Recovery{Timeout: time.Minute}, tt.h)
+			resp, err := c.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readAll(t, resp) // trailers arrive with the end of the body
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d, want 200", resp.StatusCode)
+			}
+			if tt.header != "" {
+				k, v, _ := strings.Cut(tt.header, ": ")
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("header %s = %q, want %q", k, got, v)
+				}
+			}
+			if tt.trailer != "" {
+				k, v, _ := strings.Cut(tt.trailer, ": ")
+				if got := resp.Trailer.Get(k); got != v {
+					t.Errorf("trailer %s = %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
