@@ -127,8 +127,11 @@ func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 		f(Event{Err: err, Host: req.Host})
 	}
 	secs := int64(1)
-	if d := retryAfter(err); d > time.Second {
-		secs = int64((min(d, h.r.maxRetryAfter()) + time.Second - 1) / time.Second)
+	if d := min(retryAfter(err), h.r.maxRetryAfter()); d > time.Second {
+		secs = int64(d / time.Second) // rounded up below, without overflow
+		if d%time.Second != 0 {
+			secs++
+		}
 	}
 	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	http.Error(w, "service unavailable: "+err.Error(), http.StatusServiceUnavailable)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -341,6 +342,40 @@ func TestHandlerTimeoutKeepsHeaders(t *testing.T) {
 				if got := resp.Trailer.Get(k); got != v {
 					t.Errorf("trailer %s = %q, want %q", k, got, v)
 				}
+			}
+		})
+	}
+}
+
+func TestHandlerRetryAfterBounded(t *testing.T) {
+	// Retry-After is the rejection's hint rounded up to whole seconds, at
+	// least 1 and at most MaxRetryAfter, for any durations.
+	tests := []struct {
+		name          string
+		queueTimeout  time.Duration // the bulkhead's hint
+		maxRetryAfter time.Duration
+		want          string
+	}{
+		{"default cap", time.Hour, 0, "60"},
+		{"rounded up", 2500 * time.Millisecond, 0, "3"},
+		{"at least 1", 10 * time.Millisecond, 0, "1"},
+		{"cap below a second", 5 * time.Second, 10 * time.Millisecond, "1"},
+		{"huge hint and cap", math.MaxInt64, math.MaxInt64, "9223372037"},
+		{"huge cap", 90 * time.Second, math.MaxInt64, "90"},
+		{"hint just below huge cap", math.MaxInt64 - 1, math.MaxInt64, "9223372037"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bh := bulkhead.New(bulkhead.Config{MaxConcurrent: 1, MaxQueued: -1, QueueTimeout: tt.queueTimeout})
+			if err := bh.Acquire(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer bh.Release()
+			h := (&Recovery{Bulkhead: bh, MaxRetryAfter: tt.maxRetryAfter}).Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+			if got := w.Header().Get("Retry-After"); w.Code != 503 || got != tt.want {
+				t.Errorf("%d Retry-After=%q, want 503 with %q", w.Code, got, tt.want)
 			}
 		})
 	}
