@@ -21,8 +21,8 @@
 // a retry policy, an attempt waits that long once, if the wait fits within
 // the context's deadline, Retry.MaxElapsed and MaxRetryAfter, instead of
 // spending the attempt; otherwise the rejection is returned to the retry
-// policy, which honours the same hint. A bulkhead rejection is retried only
-// if Retry.Retryable is set and accepts it.
+// policy, which honours the same hint, bounded by MaxRetryAfter. A bulkhead
+// rejection is retried only if Retry.Retryable is set and accepts it.
 //
 // # Zero value and defaults
 //

@@ -63,7 +63,8 @@ type Recovery struct {
 
 	// MaxRetryAfter bounds the Retry-After header a Transport honours, how
 	// long an attempt waits for an open breaker instead of failing, and the
-	// Retry-After Handler sends. Zero: Retry.MaxRetryAfter if set, else
+	// Retry-After Handler sends; when set, it takes the place of
+	// Retry.MaxRetryAfter. Zero: Retry.MaxRetryAfter if set, else
 	// DefaultMaxRetryAfter (1 minute).
 	MaxRetryAfter time.Duration
 
@@ -161,11 +162,12 @@ func (s *stack[T]) run(ctx context.Context) (T, error) {
 	if !s.retry {
 		return s.attempt(ctx)
 	}
-	p := s.r.Retry
+	p := *s.r.Retry
+	p.MaxRetryAfter = s.r.maxRetryAfter() // the bound Transport parsed hints with
 	if p.MaxElapsed > 0 && s.b != nil {
 		s.until = time.Now().Add(p.MaxElapsed)
 	}
-	return retry.Do(ctx, *p, s.attempt)
+	return retry.Do(ctx, p, s.attempt)
 }
 
 var (

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/seed94f50169/resilience/backoff"
@@ -587,5 +588,68 @@ func TestTransportTrackedErrorsReleaseResponses(t *testing.T) {
 		if se.resp != nil {
 			t.Errorf("record %d still holds its response", i)
 		}
+	}
+}
+
+// fakeBase answers with a recorder's result per attempt, numbered from 1.
+type fakeBase func(rec *httptest.ResponseRecorder, n int)
+
+func (f fakeBase) transport() http.RoundTripper {
+	n := 0
+	return rtFunc(func(*http.Request) (*http.Response, error) {
+		n++
+		rec := httptest.NewRecorder()
+		f(rec, n)
+		return rec.Result(), nil
+	})
+}
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+func TestTransportRetryAfterUpToMaxRetryAfter(t *testing.T) {
+	// MaxRetryAfter bounds the Retry-After a Transport honours, whichever
+	// way it compares with the retry policy's own default cap (1 minute).
+	tests := []struct {
+		name          string
+		header        string
+		maxRetryAfter time.Duration
+		policyMax     time.Duration // Retry.MaxRetryAfter
+		want          time.Duration
+	}{
+		{"above the policy's default", "90", 2 * time.Minute, 0, 90 * time.Second},
+		{"clamped above the policy's default", "600", 2 * time.Minute, 0, 2 * time.Minute},
+		{"below the policy's default", "90", 10 * time.Second, 0, 10 * time.Second},
+		{"policy's cap when unset", "90", 0, 80 * time.Second, 80 * time.Second},
+		{"default", "90", 0, 0, time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				base := fakeBase(func(rec *httptest.ResponseRecorder, n int) {
+					if n == 1 {
+						rec.Header().Set("Retry-After", tt.header)
+						rec.WriteHeader(http.StatusServiceUnavailable)
+						return
+					}
+					io.WriteString(rec, "ok")
+				}).transport()
+				p := quickRetry(2)
+				p.MaxRetryAfter = tt.policyMax
+				r := &Recovery{Retry: p, MaxRetryAfter: tt.maxRetryAfter}
+				start := time.Now()
+				resp, err := (&http.Client{Transport: r.Transport(base)}).Get("http://api.example/")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if body := readAll(t, resp); body != "ok" {
+					t.Fatalf("body %q, want the second answer", body)
+				}
+				if took := time.Since(start); took != tt.want {
+					t.Errorf("waited %v, want %v", took, tt.want)
+				}
+			})
+		})
 	}
 }
