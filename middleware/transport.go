@@ -33,14 +33,15 @@ const maxDrain = 64 << 10
 // Transport errors, and responses whose status FailureStatus reports (429
 // and 5xx by default), are failures: they count against the breaker, are
 // tracked, and are retried after max(backoff, Retry-After), the header's
-// value being bounded by MaxRetryAfter. A failure response's body, when it
-// is at most 64 KiB, is read into memory at once, so its connection goes
-// back to the pool before any wait; a response that is discarded is drained
-// (up to 64 KiB) and closed. When the attempts end on a failure status,
-// RoundTrip returns that last response with a nil error, status and body
-// intact. Otherwise the error is returned as the retry policy reports it
-// (for instance a *retry.ExhaustedError wrapping the last attempt's
-// *net.OpError or *timeout.Error), so errors.Is and errors.As find both.
+// value being bounded by MaxRetryAfter. When the request may be retried, a
+// failure response's body, when it is at most 64 KiB, is read into memory
+// at once, so its connection goes back to the pool before any wait; a
+// response that is discarded is drained (up to 64 KiB) and closed. When
+// the attempts end on a failure status, RoundTrip returns that last
+// response with a nil error, status and body intact. Otherwise the error
+// is returned as the retry policy reports it (for instance a
+// *retry.ExhaustedError wrapping the last attempt's *net.OpError or
+// *timeout.Error), so errors.Is and errors.As find both.
 //
 // # Timeouts and bodies
 //
@@ -97,8 +98,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if r.Total > 0 {
 		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, t.totalErr)
 	}
-	rt := roundTrip{t: t, req: req}
-	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: r.Retry != nil && replayable(req)}
+	rt := roundTrip{t: t, req: req, retry: r.Retry != nil && replayable(req)}
+	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: rt.retry}
 	if t.hosts != nil {
 		if b := t.hosts.Get(s.host); b != nil {
 			s.b = b
@@ -128,10 +129,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // roundTrip is the state of one RoundTrip across its attempts.
 type roundTrip struct {
-	t    *transport
-	req  *http.Request
-	sent bool         // req.Body was handed to the base transport
-	last *StatusError // the previous attempt's failure, holding its response
+	t     *transport
+	req   *http.Request
+	retry bool         // req may be sent again
+	sent  bool         // req.Body was handed to the base transport
+	last  *StatusError // the previous attempt's failure, holding its response
 }
 
 // send is one attempt.
@@ -174,7 +176,9 @@ func (rt *roundTrip) send(ctx context.Context) (*http.Response, error) {
 		return resp, nil
 	}
 	wait, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now(), r.maxRetryAfter())
-	buffer(resp)
+	if rt.retry {
+		buffer(resp) // else it is returned at once, as it arrives
+	}
 	rt.last = &StatusError{Code: resp.StatusCode, Wait: wait, resp: resp}
 	return nil, rt.last
 }

@@ -653,3 +653,41 @@ func TestTransportRetryAfterUpToMaxRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+func TestTransportStreamedFailureNotRetried(t *testing.T) {
+	// A failure response that will not be retried is handed over as it
+	// arrives, as the base transport would: RoundTrip does not wait for a
+	// body the server is still sending.
+	tests := []struct {
+		name   string
+		r      *Recovery
+		method string
+	}{
+		{"zero Recovery", &Recovery{}, "GET"},
+		{"breaker only", &Recovery{Breaker: breaker.New(breaker.Config{})}, "GET"},
+		{"request not replayable", &Recovery{Retry: quickRetry(3)}, "POST"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			srv := newServer(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, "first part, ")
+				w.(http.Flusher).Flush()
+				<-release
+				io.WriteString(w, "the rest")
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, tt.method, srv.URL, nil)
+			resp, err := client(t, tt.r).Do(req)
+			close(release) // only now may the body end
+			if err != nil {
+				t.Fatalf("err = %v; want the 503 while its body was still coming", err)
+			}
+			if body := readAll(t, resp); resp.StatusCode != 503 || body != "first part, the rest" {
+				t.Errorf("got %d %q, want the whole 503", resp.StatusCode, body)
+			}
+		})
+	}
+}
