@@ -244,6 +244,16 @@ func (p Permit) Done(err error) {
 	p.b.done(p, err)
 }
 
+// Ignore reports that the call admitted by p says nothing of the backend:
+// it was given up before it reached it, for instance refused by a bulkhead.
+// It is neither a success nor a failure, whatever Config.IsIgnored says,
+// and frees a half-open probe slot. Use either Done or Ignore, once.
+func (p Permit) Ignore() {
+	if p.b != nil {
+		p.record(ignored)
+	}
+}
+
 func (b *Breaker) done(p Permit, err error) {
 	if err == nil && p.w&plainBit != 0 {
 		// A closed-state success of a plain breaker: one add on this

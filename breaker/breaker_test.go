@@ -252,6 +252,41 @@ func TestIgnoredProbeReleasesSlot(t *testing.T) {
 	})
 }
 
+// TestIgnore checks that an ignored permit is neither a success nor a
+// failure even for a breaker whose IsIgnored ignores nothing, in each state
+// a permit can be given in.
+func TestIgnore(t *testing.T) {
+	never := func(error) bool { return false }
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Config{FailureThreshold: 1, OpenTimeout: time.Second, IsIgnored: never})
+		for range 3 {
+			p, err := b.Allow()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Ignore()
+		}
+		if s := b.Stats(); s.State != Closed || s.Ignored != 3 || s.Failures != 0 || s.Successes != 0 {
+			t.Fatalf("closed: Stats = %+v, want 3 ignored and still closed", s)
+		}
+		Do(t.Context(), b, fail) // opens
+		time.Sleep(time.Second)
+		p, err := b.Allow() // the only probe
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Ignore()
+		if s := b.Stats(); s.State != HalfOpen || s.Ignored != 4 {
+			t.Fatalf("half-open: Stats = %+v, want still half-open", s)
+		}
+		if _, err := b.Allow(); err != nil {
+			t.Fatalf("the ignored probe kept its slot: %v", err)
+		}
+	})
+	var zero Permit
+	zero.Ignore() // must not panic
+}
+
 func TestStaleOutcomes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{FailureThreshold: 2, OpenTimeout: time.Second, SuccessThreshold: 1})
@@ -647,6 +682,9 @@ func TestAllocs(t *testing.T) {
 			allocs := testing.AllocsPerRun(1000, func() {
 				if p, err := b.Allow(); err == nil {
 					p.Done(tt.err)
+				}
+				if p, err := b.Allow(); err == nil {
+					p.Ignore()
 				}
 				if tt.name == "trip and reset" {
 					b.Reset()

@@ -12,10 +12,9 @@
 // The total timeout bounds every attempt and every wait. Each attempt asks
 // the breaker first, so calls it rejects never take a bulkhead slot; a full
 // bulkhead is a local condition and is neither a success nor a failure to
-// the breaker. (The breaker is told context.Canceled, as for a deliberately
-// aborted Handler request; a breaker.Config.IsIgnored of the caller's own
-// must report it as ignored too, as the default does.) The per-attempt timeout is innermost, so a slow call counts
-// against the breaker. The tracker records every failed attempt, breaker and
+// the breaker (nor is a Handler request aborted with http.ErrAbortHandler),
+// whatever its IsIgnored says. The per-attempt timeout is innermost, so a
+// slow call counts against the breaker. The tracker records every failed attempt, breaker and
 // bulkhead rejections included (errtrack classifies them by their
 // ErrorClass), and fallbacks run only when the whole stack has failed.
 //

@@ -71,17 +71,24 @@ var _ http.Handler = (*handler)(nil)
 func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r := h.r
 	var failure error // the request's outcome, tracked once
+	ignored := false  // the outcome says nothing of the handler's health
 	if b := r.Breaker; b != nil {
 		p, err := b.Allow()
 		if err != nil {
 			h.shed(w, req, err)
 			return
 		}
-		defer func() { p.Done(failure) }()
+		defer func() {
+			if ignored {
+				p.Ignore()
+			} else {
+				p.Done(failure)
+			}
+		}()
 	}
 	if bh := r.Bulkhead; bh != nil {
 		if err := bh.Acquire(req.Context()); err != nil {
-			failure = errIgnored // not the backend's failure
+			ignored = true // not the backend's failure
 			h.shed(w, req, err)
 			return
 		}
@@ -105,7 +112,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		var abort bool
 		failure, abort = tw.finish(p, r.isFailureStatus)
 		if p == http.ErrAbortHandler {
-			failure = errIgnored // a deliberate abort, not a failure
+			ignored = true // a deliberate abort, not a failure
 			panic(p)
 		}
 		if failure != nil && r.Tracker != nil {

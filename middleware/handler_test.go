@@ -102,7 +102,9 @@ func TestHandlerShedsLoad(t *testing.T) {
 	var rejects []Event
 	var mu sync.Mutex
 	entered, release := make(chan struct{}), make(chan struct{})
-	r := &Recovery{Bulkhead: bh, Tracker: tr, Hooks: Hooks{OnReject: func(e Event) {
+	// A breaker that ignores no error: shedding must not open it.
+	b := breaker.New(breaker.Config{FailureThreshold: 1, IsIgnored: func(error) bool { return false }})
+	r := &Recovery{Bulkhead: bh, Breaker: b, Tracker: tr, Hooks: Hooks{OnReject: func(e Event) {
 		mu.Lock()
 		rejects = append(rejects, e)
 		mu.Unlock()
@@ -135,8 +137,8 @@ func TestHandlerShedsLoad(t *testing.T) {
 	if body := <-done; body != "done" {
 		t.Fatalf("slow request: %q", body)
 	}
-	if code, _, _ := get(t, c, srv.URL+"/"); code != 200 {
-		t.Fatalf("after: %d", code)
+	if code, _, _ := get(t, c, srv.URL+"/"); code != 200 || b.State() != breaker.Closed {
+		t.Fatalf("after: %d, breaker %v; want 200 and closed", code, b.State())
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -170,14 +170,9 @@ func (s *stack[T]) run(ctx context.Context) (T, error) {
 	return retry.Do(ctx, p, s.attempt)
 }
 
-var (
-	// errPanicked is the outcome a breaker records for an attempt that
-	// panicked.
-	errPanicked = errors.New("middleware: attempt panicked")
-	// errIgnored is the outcome a breaker records for an attempt the
-	// bulkhead refused: neither a success nor a failure of the backend.
-	errIgnored = context.Canceled
-)
+// errPanicked is the outcome a breaker records for an attempt that
+// panicked.
+var errPanicked = errors.New("middleware: attempt panicked")
 
 func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	s.n++
@@ -202,7 +197,7 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 		v, err, full = s.guarded(ctx)
 		ok = true
 		if full {
-			p.Done(errIgnored)
+			p.Ignore() // the bulkhead refused it: no news of the backend
 		} else {
 			p.Done(err)
 		}

@@ -205,7 +205,9 @@ func TestDoBulkheadRejection(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer bh.Release()
-		b := breaker.New(breaker.Config{FailureThreshold: 1})
+		// A breaker that ignores no error: the refusal must not reach
+		// it as one.
+		b := breaker.New(breaker.Config{FailureThreshold: 1, IsIgnored: func(error) bool { return false }})
 		tr := errtrack.New(errtrack.Config{})
 		r := &Recovery{Retry: fastRetry(3), Breaker: b, Bulkhead: bh, Tracker: tr}
 		fn, calls := flaky(0, nil)
