@@ -527,7 +527,13 @@ func (b *Breaker) Stats() Stats {
 // calling fn when b rejects the call, and otherwise fn's result, after
 // reporting fn's error to b. A panic in fn counts as a failure (whatever
 // IsFailure says), releases a half-open probe slot, and keeps unwinding.
+// If ctx has already ended, Do returns ctx.Err() at once and b hears
+// nothing: a call that was never made says nothing of the backend.
 func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
+	if err := ctx.Err(); err != nil {
+		var zero T
+		return zero, err
+	}
 	p, err := b.Allow()
 	if err != nil {
 		var zero T
@@ -547,6 +553,9 @@ func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, err
 
 // Do is the non-generic form of the package-level Do.
 func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	p, err := b.Allow()
 	if err != nil {
 		return err

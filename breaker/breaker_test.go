@@ -287,6 +287,38 @@ func TestIgnore(t *testing.T) {
 	zero.Ignore() // must not panic
 }
 
+// TestDoEndedContext checks that Do makes no call once the caller's
+// context has ended, and that the breaker hears nothing of it: a half-open
+// probe slot is not spent on it, and an expired deadline is no failure.
+func TestDoEndedContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Config{FailureThreshold: 1, SuccessThreshold: 1, OpenTimeout: time.Second})
+		expired, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Millisecond))
+		defer cancel()
+		canceled, cancel2 := context.WithCancel(t.Context())
+		cancel2()
+		called := 0
+		fn := func(ctx context.Context) (int, error) { called++; return 0, ctx.Err() }
+		for _, ctx := range []context.Context{expired, canceled} {
+			if _, err := Do(ctx, b, fn); !errors.Is(err, ctx.Err()) {
+				t.Fatalf("Do: err = %v, want %v", err, ctx.Err())
+			}
+			if err := b.Do(ctx, func(ctx context.Context) error { _, err := fn(ctx); return err }); !errors.Is(err, ctx.Err()) {
+				t.Fatalf("(*Breaker).Do: err = %v, want %v", err, ctx.Err())
+			}
+		}
+		if s := b.Stats(); called != 0 || s.State != Closed || s.Failures+s.Ignored+s.Successes != 0 {
+			t.Fatalf("called %d, Stats %+v; want no call and nothing counted", called, s)
+		}
+		Do(t.Context(), b, fail) // opens
+		time.Sleep(time.Second)
+		Do(expired, b, fn)
+		if _, err := Do(t.Context(), b, ok); err != nil || b.State() != Closed {
+			t.Fatalf("probe after an ended call: err %v, state %v; want it admitted and closed", err, b.State())
+		}
+	})
+}
+
 func TestStaleOutcomes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{FailureThreshold: 2, OpenTimeout: time.Second, SuccessThreshold: 1})
