@@ -23,7 +23,8 @@ const (
 type BudgetConfig struct {
 	// Ratio is the number of retry tokens each call of Do earns: 0.1 lets
 	// retries add at most 10% to the load of the calls that share the
-	// budget. Zero means 0.1.
+	// budget. Zero means 0.1. The budget counts in millionths of a token,
+	// so a Ratio between 0 and 1e-6 counts as 1e-6.
 	Ratio float64
 
 	// MinPerSecond is the floor: retries allowed each second whatever the
@@ -102,7 +103,7 @@ func NewBudget(cfg BudgetConfig) *Budget {
 	ratio, floor, capacity = min(ratio, maxRatio), min(floor, maxFloor), min(capacity, maxTokens)
 	burst := math.Ceil(floor)
 	return &Budget{
-		ratio:       int64(ratio * unit),
+		ratio:       max(int64(ratio*unit), 1),
 		capacity:    int64(capacity * unit),
 		floorRate:   floor,
 		floorBurst:  burst,

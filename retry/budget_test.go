@@ -162,6 +162,17 @@ func TestNewBudgetPanicsOnBadField(t *testing.T) {
 	}
 }
 
+func TestNewBudgetRoundsTinyRatioUp(t *testing.T) {
+	b := retry.NewBudget(retry.BudgetConfig{Ratio: 1e-12})
+	p := retry.Policy{Budget: b}
+	for i := 0; i < 3; i++ {
+		p.Do(context.Background(), func(context.Context) error { return nil })
+	}
+	if got := b.Stats().Tokens; math.Abs(got-3e-6) > 1e-12 {
+		t.Errorf("Tokens = %v after 3 calls at a ratio of 1e-12, want 3e-6 (one millionth each)", got)
+	}
+}
+
 func TestNewBudgetClampsHugeValues(t *testing.T) {
 	b := retry.NewBudget(retry.BudgetConfig{Ratio: math.MaxFloat64, MinPerSecond: math.MaxFloat64, MaxTokens: math.MaxFloat64})
 	p := retry.Policy{Budget: b}
