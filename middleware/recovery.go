@@ -49,8 +49,8 @@ type Recovery struct {
 	Timeout time.Duration
 
 	// Total limits the whole call, every attempt and wait included (Do,
-	// Transport; Handler uses it when Timeout is zero). Zero or negative: no
-	// limit.
+	// Transport; Handler uses it when Timeout is zero, from the moment a
+	// request holds a bulkhead slot). Zero or negative: no limit.
 	Total time.Duration
 
 	// Tracker records every failed attempt, rejections included, and every
