@@ -28,7 +28,7 @@ import (
 //
 // Timeout (or Total when Timeout is zero) bounds each request, from the
 // moment it holds a bulkhead slot (time spent queued is bounded by the
-// bulkhead's QueueTimeout, and the client's own deadline). next runs on
+// bulkhead's QueueTimeout). next runs on
 // the serving goroutine with a request context that ends at the deadline;
 // no goroutine is started and the response is not buffered. If next has
 // written nothing by the deadline, Handler answers 503 Service Unavailable
