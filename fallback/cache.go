@@ -149,7 +149,8 @@ func (c *Cache[T]) Fallback(key string) Func[T] {
 
 // FallbackInto is [Cache.Fallback] that also reports to the caller: when it
 // serves a stored value it sets *stale (if stale is not nil), so the caller
-// can tell a fresh result from a stale one after [Do] returns. Example:
+// can tell a fresh result from a stale one after [Do] returns. It never
+// clears *stale: use a zero Stale for each call. Example:
 //
 //	var stale fallback.Stale
 //	user, err := fallback.Do(ctx, fetch, users.FallbackInto(id, &stale))
