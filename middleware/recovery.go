@@ -196,8 +196,8 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 		}()
 		v, err, full = s.guarded(ctx)
 		ok = true
-		if full {
-			p.Ignore() // the bulkhead refused it: no news of the backend
+		if full || isLocal(err) {
+			p.Ignore() // the attempt never reached the backend
 		} else {
 			p.Done(err)
 		}

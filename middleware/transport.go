@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/retry"
 	"github.com/seed94f50169/resilience/timeout"
 )
 
@@ -25,8 +26,10 @@ const maxDrain = 64 << 10
 //
 // Only idempotent ones: GET, HEAD, OPTIONS, TRACE, PUT and DELETE, or any
 // method with an Idempotency-Key (or X-Idempotency-Key) header. A request
-// with a body is retried only if GetBody can replay it. Other requests get
-// exactly one attempt, still guarded by the breaker, bulkhead and timeouts.
+// with a body is retried only if GetBody can replay it; if GetBody fails,
+// RoundTrip returns its error at once, and the breaker does not count it.
+// Other requests get exactly one attempt, still guarded by the breaker,
+// bulkhead and timeouts.
 //
 // # Failures
 //
@@ -145,7 +148,7 @@ func (rt *roundTrip) send(ctx context.Context) (*http.Response, error) {
 		if rt.sent {
 			body, err := req.GetBody()
 			if err != nil {
-				return nil, err
+				return nil, retry.Permanent(&replayError{err})
 			}
 			req = req.WithContext(ctx)
 			req.Body = body
@@ -190,6 +193,25 @@ func (rt *roundTrip) discard() {
 		drain(rt.last.resp.Body)
 		rt.last.resp, rt.last = nil, nil
 	}
+}
+
+// replayError is a request body that GetBody could not make again for
+// another attempt: a local failure, so it is not retried and says nothing of
+// the backend to the breaker.
+type replayError struct{ err error }
+
+func (e *replayError) Error() string {
+	return "middleware: replaying the request body: " + e.err.Error()
+}
+func (e *replayError) Unwrap() error { return e.err }
+
+// isLocal reports whether err is a failure of this side, not the backend's.
+func isLocal(err error) bool {
+	if err == nil {
+		return false
+	}
+	var re *replayError
+	return errors.As(err, &re)
 }
 
 // replayable reports whether req may be sent more than once.

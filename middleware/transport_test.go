@@ -180,6 +180,28 @@ func TestTransportNonIdempotentSentOnce(t *testing.T) {
 	}
 }
 
+// TestTransportGetBodyFails checks that a body GetBody cannot make again is
+// a local failure: RoundTrip returns its error without another attempt, and
+// the breaker (which here would count any error) does not hear of it.
+func TestTransportGetBodyFails(t *testing.T) {
+	srv := newServer(t, failUntil(5))
+	errGone := errors.New("payload file removed")
+	req, _ := http.NewRequest("PUT", srv.URL, strings.NewReader("the payload"))
+	getBody := 0
+	req.GetBody = func() (io.ReadCloser, error) { getBody++; return nil, errGone }
+	b := breaker.New(breaker.Config{FailureThreshold: 2, IsIgnored: func(error) bool { return false }})
+	_, err := client(t, &Recovery{Retry: quickRetry(5), Breaker: b}).Do(req)
+	if !errors.Is(err, errGone) {
+		t.Fatalf("err = %v, want GetBody's error", err)
+	}
+	srv.mu.Lock()
+	sent := len(srv.bodies)
+	srv.mu.Unlock()
+	if s := b.Stats(); sent != 1 || getBody != 1 || s.Failures != 1 || s.State != breaker.Closed {
+		t.Fatalf("%d requests sent, GetBody called %d times, breaker %+v; want 1, 1 and one failure (the 503)", sent, getBody, s)
+	}
+}
+
 func TestTransportReplaysBody(t *testing.T) {
 	srv := newServer(t, failUntil(2))
 	req, _ := http.NewRequest("PUT", srv.URL, strings.NewReader("the payload"))
