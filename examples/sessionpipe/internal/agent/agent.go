@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seed94f50169/resilience/backoff"
 	"github.com/seed94f50169/resilience/errtrack"
@@ -125,14 +127,33 @@ func New(cfg Config) (*Agent, error) {
 
 // Submit queues ev for delivery. It blocks while the spool is full
 // (backpressure) and returns ctx's error if ctx ends first; an event
-// Submit accepted is never dropped.
+// Submit accepted is never dropped. An event fusion could never accept is
+// refused at once with an error wrapping [ErrInvalidEvent], so it cannot
+// hold up the events behind it.
 func (a *Agent) Submit(ctx context.Context, ev fusion.Event) error {
+	if err := checkEvent(ev); err != nil {
+		return err
+	}
 	if err := a.spool.put(ctx, ev); err != nil {
 		return err
 	}
 	a.mu.Lock()
 	a.submitted++
 	a.mu.Unlock()
+	return nil
+}
+
+func checkEvent(ev fusion.Event) error {
+	switch {
+	case ev.Key == "":
+		return fmt.Errorf("%w: empty key", ErrInvalidEvent)
+	case !utf8.ValidString(ev.Key):
+		return fmt.Errorf("%w: key %q is not valid UTF-8", ErrInvalidEvent, ev.Key)
+	case math.IsNaN(ev.Mtime) || math.IsInf(ev.Mtime, 0):
+		return fmt.Errorf("%w: key %q: mtime %v", ErrInvalidEvent, ev.Key, ev.Mtime)
+	case !utf8.ValidString(ev.Payload):
+		return fmt.Errorf("%w: key %q: payload is not valid UTF-8", ErrInvalidEvent, ev.Key)
+	}
 	return nil
 }
 

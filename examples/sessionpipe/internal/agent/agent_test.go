@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -437,4 +438,50 @@ func TestOnlyRepeatableRequestsCarryAnIdempotencyKey(t *testing.T) {
 			}
 		}
 	})
+}
+
+// An event that can never be delivered (it cannot be encoded as JSON, or
+// fusion must refuse it) is refused by Submit: accepted, it would stay at
+// the head of the spool forever and block every event behind it.
+func TestSubmitRefusesUndeliverableEvents(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   fusion.Event
+	}{
+		{"empty key", fusion.Event{Key: "", Mtime: 1, Seq: 1}},
+		{"NaN mtime", fusion.Event{Key: "/a", Mtime: math.NaN(), Seq: 1}},
+		{"infinite mtime", fusion.Event{Key: "/a", Mtime: math.Inf(1), Seq: 1}},
+		{"-infinite mtime", fusion.Event{Key: "/a", Mtime: math.Inf(-1), Seq: 1}},
+		{"key not UTF-8", fusion.Event{Key: "/a\xff", Mtime: 1, Seq: 1}},
+		{"payload not UTF-8", fusion.Event{Key: "/a", Mtime: 1, Seq: 1, Payload: "\xfe\xff"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := fusion.New(fusion.Config{})
+				defer srv.Close()
+				a, _, stop := start(t, srv, "a1", nil)
+				defer stop()
+				ctx := context.Background()
+				if err := a.Submit(ctx, tt.ev); !errors.Is(err, ErrInvalidEvent) {
+					t.Errorf("Submit = %v, want ErrInvalidEvent", err)
+				}
+				good := fusion.Event{Key: "/ok", Mtime: 2, Seq: 2, Payload: "ok"}
+				if err := a.Submit(ctx, good); err != nil {
+					t.Fatal(err)
+				}
+				fctx, cancel := context.WithTimeout(ctx, time.Hour)
+				defer cancel()
+				if err := a.Flush(fctx); err != nil {
+					t.Fatalf("Flush: %v; status %+v", err, a.Status())
+				}
+				if got := srv.View("p"); len(got) != 1 || got["/ok"].Payload != "ok" {
+					t.Errorf("view %v, want only /ok", got)
+				}
+				if st := a.Status(); st.Submitted != 1 || st.Acked != 1 {
+					t.Errorf("submitted %d, acked %d; want 1 and 1", st.Submitted, st.Acked)
+				}
+			})
+		})
+	}
 }

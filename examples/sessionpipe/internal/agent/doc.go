@@ -28,7 +28,9 @@
 // fusion acknowledges them, so an outage or a restart of fusion loses
 // nothing, and re-delivery is harmless because fusion keeps the newest
 // version per key. When the spool is full, Submit blocks: the producer is
-// slowed down, never silently dropped. Every request goes through
+// slowed down, never silently dropped. An event fusion could never accept
+// (empty key, NaN or infinite mtime, key or payload not valid UTF-8) is
+// refused by Submit, so it cannot block the spool. Every request goes through
 // [Config.Transport] (in the demo: a breaker, per-attempt timeouts and
 // bounded retries); pushes and heartbeats carry an Idempotency-Key so the
 // transport may retry them, session creation does not. Failed operations

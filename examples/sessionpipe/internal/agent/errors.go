@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -34,3 +35,8 @@ func (e *StatusError) Error() string {
 
 // StatusCode returns the HTTP status.
 func (e *StatusError) StatusCode() int { return e.Code }
+
+// ErrInvalidEvent is returned by [Agent.Submit] for an event fusion could
+// never accept: an empty key, a NaN or infinite mtime, or a key or payload
+// that is not valid UTF-8 (JSON would silently replace the bad bytes).
+var ErrInvalidEvent = errors.New("agent: invalid event")
