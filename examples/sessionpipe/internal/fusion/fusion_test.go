@@ -388,3 +388,29 @@ func FuzzEventsBody(f *testing.F) {
 		}
 	})
 }
+
+// Any positive session timeout makes a working server: derived intervals
+// never come out as zero (a zero sweep interval would panic the sweeper, a
+// zero suggested heartbeat would read as "no suggestion").
+func TestTinySessionTimeout(t *testing.T) {
+	for _, timeout := range []time.Duration{1, 2, 3, 4, 5} {
+		t.Run(timeout.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := New(Config{SessionTimeout: timeout})
+				defer s.Close()
+				code, out := call(t, s, "POST", "/api/v1/pipe/sessions/", `{"pipe_id":"p","agent_id":"a1"}`)
+				if code != http.StatusCreated {
+					t.Fatalf("create: %d %v", code, out)
+				}
+				if hb, _ := out["heartbeat_interval_seconds"].(float64); hb <= 0 {
+					t.Errorf("suggested heartbeat %v, want > 0", out["heartbeat_interval_seconds"])
+				}
+				time.Sleep(time.Second)
+				synctest.Wait()
+				if n := len(s.Sessions("")); n != 0 {
+					t.Errorf("%d sessions after 1s idle, want 0 (swept)", n)
+				}
+			})
+		})
+	}
+}

@@ -15,10 +15,11 @@ type Config struct {
 	// (session_timeout_seconds). Default 30s.
 	SessionTimeout time.Duration
 	// HeartbeatInterval is the interval suggested to agents in the session
-	// response. Default SessionTimeout/3 (10s for the default timeout).
+	// response. Default SessionTimeout/3 (10s for the default timeout), at
+	// least 1ns.
 	HeartbeatInterval time.Duration
 	// SweepInterval is how often the sweeper looks for idle sessions.
-	// Default SessionTimeout/4.
+	// Default SessionTimeout/4, at least 1ms.
 	SweepInterval time.Duration
 	// MaxBodyBytes bounds request bodies; larger ones answer 413. Default 1 MiB.
 	MaxBodyBytes int64
@@ -32,10 +33,10 @@ func (c Config) withDefaults() Config {
 		c.SessionTimeout = 30 * time.Second
 	}
 	if c.HeartbeatInterval <= 0 {
-		c.HeartbeatInterval = c.SessionTimeout / 3
+		c.HeartbeatInterval = max(c.SessionTimeout/3, 1)
 	}
 	if c.SweepInterval <= 0 {
-		c.SweepInterval = c.SessionTimeout / 4
+		c.SweepInterval = max(c.SessionTimeout/4, time.Millisecond)
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
