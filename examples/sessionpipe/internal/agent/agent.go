@@ -90,6 +90,7 @@ type Agent struct {
 	tracker  *errtrack.Tracker
 	due      chan struct{} // closed: always ready
 	requests atomic.Uint64 // numbers Idempotency-Keys
+	batch    int           // events per push, at most cfg.BatchSize; Run's goroutine only
 
 	mu          sync.Mutex
 	state       State
@@ -122,6 +123,7 @@ func New(cfg Config) (*Agent, error) {
 		tracker: errtrack.New(errtrack.Config{}),
 		state:   Connecting,
 		due:     due,
+		batch:   cfg.BatchSize,
 	}, nil
 }
 
@@ -371,19 +373,33 @@ func (a *Agent) heartbeat(ctx context.Context) error {
 	return nil
 }
 
+// push sends the events at the head of the spool and commits them once
+// acknowledged. A batch fusion finds too large (413) is halved and sent
+// again at once; the batch grows back by one event after each success.
 func (a *Agent) push(ctx context.Context) error {
-	batch := a.spool.peek(a.cfg.BatchSize)
-	if len(batch) == 0 {
-		return nil
-	}
-	id := a.session()
+	var batch []fusion.Event
 	var out struct {
 		Acked int `json:"acked"`
 	}
-	body := map[string][]fusion.Event{"events": batch}
-	if err := a.do(ctx, "push", http.MethodPost, "/api/v1/pipe/sessions/"+id+"/events", id, body, &out); err != nil {
-		return err
+	for {
+		batch = a.spool.peek(a.batch)
+		if len(batch) == 0 {
+			return nil
+		}
+		id := a.session()
+		body := map[string][]fusion.Event{"events": batch}
+		err := a.do(ctx, "push", http.MethodPost, "/api/v1/pipe/sessions/"+id+"/events", id, body, &out)
+		var se *StatusError
+		if errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge && len(batch) > 1 {
+			a.batch = len(batch) / 2
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
 	}
+	a.batch = min(a.batch+1, a.cfg.BatchSize)
 	if out.Acked != len(batch) {
 		return &StatusError{Op: "push", Code: http.StatusOK, Body: fmt.Sprintf("acked %d of %d events", out.Acked, len(batch))}
 	}

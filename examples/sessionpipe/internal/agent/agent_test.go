@@ -485,3 +485,32 @@ func TestSubmitRefusesUndeliverableEvents(t *testing.T) {
 		})
 	}
 }
+
+// Events that each fit fusion's body limit are delivered even when a full
+// batch of them does not: a 413 makes the agent push fewer at a time.
+func TestBatchOverBodyLimitIsSplit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := fusion.New(fusion.Config{MaxBodyBytes: 64 << 10})
+		defer srv.Close()
+		a, rec, stop := start(t, srv, "a1", func(c *Config) { c.BatchSize = 16 })
+		defer stop()
+		ctx := context.Background()
+		payload := strings.Repeat("x", 10<<10) // 16 of them are 160 KiB
+		for i := range 40 {
+			if err := a.Submit(ctx, fusion.Event{Key: fmt.Sprint("/f", i), Mtime: 1, Seq: int64(i), Payload: payload}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fctx, cancel := context.WithTimeout(ctx, time.Hour)
+		defer cancel()
+		if err := a.Flush(fctx); err != nil {
+			t.Fatalf("Flush: %v; status %+v", err, a.Status())
+		}
+		if got := len(srv.View("p")); got != 40 {
+			t.Errorf("view has %d keys, want 40", got)
+		}
+		if n := len(rec.of(Failed)); n != 0 {
+			t.Errorf("%d errors, want none: a batch that is too large is split, not failed", n)
+		}
+	})
+}

@@ -48,7 +48,8 @@ type Config struct {
 	// SpoolSize bounds the events waiting for an acknowledgement; Submit
 	// blocks while it is full. Default 1024.
 	SpoolSize int
-	// BatchSize bounds the events sent in one push. Default 64.
+	// BatchSize bounds the events sent in one push. Default 64. A push
+	// fusion refuses as too large (413) is split in halves and resent.
 	BatchSize int
 
 	// Transport carries every request (typically a breaker, per-attempt
