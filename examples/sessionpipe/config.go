@@ -124,7 +124,9 @@ func parsePipeConfig(data []byte) (pipeConfig, error) {
 	return c, nil
 }
 
-// seconds decodes a positive number of seconds.
+// seconds decodes a positive number of seconds. A value that rounds to
+// zero (under a nanosecond) is refused: a zero duration would silently
+// become the agent's default.
 func seconds(n *yaml.Node, d *time.Duration) error {
 	var s float64
 	if err := n.Decode(&s); err != nil {
@@ -133,6 +135,10 @@ func seconds(n *yaml.Node, d *time.Duration) error {
 	if math.IsNaN(s) || s <= 0 || s > maxSeconds {
 		return fmt.Errorf("must be a number of seconds in (0, %d], got %v", maxSeconds, n.Value)
 	}
-	*d = time.Duration(s * float64(time.Second))
+	v := time.Duration(s * float64(time.Second))
+	if v <= 0 {
+		return fmt.Errorf("must be at least a nanosecond, got %v", n.Value)
+	}
+	*d = v
 	return nil
 }

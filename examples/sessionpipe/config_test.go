@@ -45,6 +45,8 @@ func TestParsePipeConfig(t *testing.T) {
 		{"zero", "id: p\nsession_timeout_seconds: 0\n", "session_timeout_seconds: must be"},
 		{"huge", "id: p\naudit_interval_sec: 1e300\n", "audit_interval_sec: must be"},
 		{"NaN", "id: p\nsentinel_interval_sec: .nan\n", "sentinel_interval_sec: must be"},
+		{"under a nanosecond", "id: p\nheartbeat_interval_sec: 1e-12\n", "line 2: heartbeat_interval_sec: must be"},
+		{"retry under a nanosecond", "id: p\nerror_retry_interval: 0.0000000001\n", "error_retry_interval: must be"},
 		{"errors not an int", "id: p\nmax_consecutive_errors: 2.5\n", "line 2: max_consecutive_errors"},
 		{"errors zero", "id: p\nmax_consecutive_errors: 0\n", "max_consecutive_errors: must be a whole number in [1, 1000000], got 0"},
 		{"multiplier below 1", "id: p\nbackoff_multiplier: 0.5\n", "backoff_multiplier: must be in [1, 100]"},
@@ -70,6 +72,7 @@ func FuzzParsePipeConfig(f *testing.F) {
 	f.Add("id: p\nheartbeat_interval_sec: 10\n")
 	f.Add("id: p\nbackoff_multiplier: 1e308\nmax_backoff_seconds: 1e-300\n")
 	f.Add("{id: p, max_consecutive_errors: 99999999999999999999}")
+	f.Add("id: p\nerror_retry_interval: 1e-10\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		c, err := parsePipeConfig([]byte(in))
 		if err != nil {
