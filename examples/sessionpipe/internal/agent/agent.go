@@ -320,7 +320,7 @@ func (a *Agent) createSession(ctx context.Context) error {
 		return &StatusError{Op: "create session", Code: http.StatusCreated, Body: "answer without session_id"}
 	}
 	interval := a.cfg.HeartbeatInterval
-	if s := out.HeartbeatInterval; s > 0 && s < maxDuration.Seconds() {
+	if s := out.HeartbeatInterval; s > 0 && s < maxDuration.Seconds() && time.Duration(s*float64(time.Second)) > 0 {
 		interval = time.Duration(s * float64(time.Second))
 	}
 	a.mu.Lock()

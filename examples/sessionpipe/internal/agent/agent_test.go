@@ -514,3 +514,41 @@ func TestBatchOverBodyLimitIsSplit(t *testing.T) {
 		}
 	})
 }
+
+// A suggested heartbeat interval that rounds to zero is no suggestion: the
+// agent keeps its own interval instead of heartbeating in a tight loop.
+func TestSuggestedIntervalUnderANanosecondIsIgnored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		beats, sessions := 0, 0
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			if strings.HasSuffix(r.URL.Path, "/heartbeat") {
+				beats++
+				if beats == 1000 { // a tight loop: end it with a sane session
+					w.WriteHeader(http.StatusGone)
+					return
+				}
+				fmt.Fprint(w, `{"role":"leader"}`)
+				return
+			}
+			sessions++
+			interval := "1e-12"
+			if beats >= 1000 {
+				interval = "10"
+			}
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprintf(w, `{"session_id":"s%d","role":"leader","heartbeat_interval_seconds":%s,"session_timeout_seconds":30}`, sessions, interval)
+		})
+		_, _, stop := start(t, h, "a1", func(c *Config) { c.HeartbeatInterval = 5 * time.Second })
+		time.Sleep(30*time.Second + time.Millisecond)
+		stop()
+		mu.Lock()
+		defer mu.Unlock()
+		if beats != 6 || sessions != 1 {
+			t.Errorf("%d heartbeats, %d sessions in 30s; want 6 (every 5s) and 1", beats, sessions)
+		}
+	})
+}
