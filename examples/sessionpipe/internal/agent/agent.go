@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -416,7 +417,7 @@ func (a *Agent) audit(ctx context.Context) error {
 	var out struct {
 		Entries map[string]fusion.Entry `json:"entries"`
 	}
-	if err := a.do(ctx, "audit", http.MethodGet, "/api/v1/pipe/view?pipe_id="+a.cfg.PipeID, "", nil, &out); err != nil {
+	if err := a.do(ctx, "audit", http.MethodGet, "/api/v1/pipe/view?pipe_id="+url.QueryEscape(a.cfg.PipeID), "", nil, &out); err != nil {
 		return err
 	}
 	a.emit(Event{Kind: Audited, N: len(out.Entries)})

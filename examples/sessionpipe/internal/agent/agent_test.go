@@ -552,3 +552,28 @@ func TestSuggestedIntervalUnderANanosecondIsIgnored(t *testing.T) {
 		}
 	})
 }
+
+// The leader audits its own pipe whatever characters its id holds.
+func TestAuditEscapesPipeID(t *testing.T) {
+	for _, pipe := range []string{"a+b", "p&pipe_id=q", "p#1", "p q", "p%41"} {
+		t.Run(pipe, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := fusion.New(fusion.Config{})
+				defer srv.Close()
+				a, rec, stop := start(t, srv, "a1", func(c *Config) { c.PipeID = pipe; c.AuditInterval = time.Second })
+				defer stop()
+				if err := a.Submit(context.Background(), fusion.Event{Key: "/a", Mtime: 1, Seq: 1}); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(1500 * time.Millisecond)
+				if got := len(srv.View(pipe)); got != 1 {
+					t.Fatalf("view of %q has %d entries, want 1", pipe, got)
+				}
+				audits := rec.of(Audited)
+				if len(audits) == 0 || audits[len(audits)-1].N != 1 {
+					t.Errorf("audits %v, want the last one to count 1 entry; failures %v", audits, rec.of(Failed))
+				}
+			})
+		})
+	}
+}
