@@ -91,6 +91,7 @@ type Agent struct {
 	tracker  *errtrack.Tracker
 	due      chan struct{} // closed: always ready
 	requests atomic.Uint64 // numbers Idempotency-Keys
+	running  atomic.Bool   // a Run has not returned
 	batch    int           // events per push, at most cfg.BatchSize; Run's goroutine only
 
 	mu          sync.Mutex
@@ -190,9 +191,13 @@ func (a *Agent) Status() Status {
 
 // Run drives the control loop until ctx ends: create a session, then
 // heartbeat, push and (as leader) audit; back off after errors; reconnect at
-// once when the session goes obsolete. It returns nil when ctx ends. Run
-// must not be called twice at once.
+// once when the session goes obsolete. It returns nil when ctx ends, or
+// [ErrRunning] at once if another Run of a has not returned yet.
 func (a *Agent) Run(ctx context.Context) error {
+	if !a.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer a.running.Store(false)
 	bo := newBackoff(a.cfg)
 	heartbeat := time.NewTimer(a.cfg.HeartbeatInterval)
 	defer heartbeat.Stop()

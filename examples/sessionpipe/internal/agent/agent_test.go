@@ -577,3 +577,29 @@ func TestAuditEscapesPipeID(t *testing.T) {
 		})
 	}
 }
+
+// Two Runs at once would both push and commit the head of the spool, and
+// the second commit would drop events never sent: the second Run refuses.
+func TestRunTwiceAtOnceIsRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := fusion.New(fusion.Config{})
+		defer srv.Close()
+		a, _, stop := start(t, srv, "a1", nil)
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := a.Run(ctx); !errors.Is(err, ErrRunning) {
+			t.Errorf("second Run = %v, want ErrRunning", err)
+		}
+		if ctx.Err() != nil {
+			t.Error("the second Run ran until its context ended")
+		}
+		stop()
+		// Once the first Run has returned, Run may be called again.
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		cancel2()
+		if err := a.Run(ctx2); err != nil {
+			t.Errorf("Run after the first returned = %v, want nil", err)
+		}
+	})
+}

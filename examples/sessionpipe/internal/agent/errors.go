@@ -40,3 +40,7 @@ func (e *StatusError) StatusCode() int { return e.Code }
 // never accept: an empty key, a NaN or infinite mtime, or a key or payload
 // that is not valid UTF-8 (JSON would silently replace the bad bytes).
 var ErrInvalidEvent = errors.New("agent: invalid event")
+
+// ErrRunning is returned by [Agent.Run] when another Run of the same agent
+// has not returned yet.
+var ErrRunning = errors.New("agent: Run is already running")
