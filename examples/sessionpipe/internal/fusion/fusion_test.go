@@ -414,3 +414,25 @@ func TestTinySessionTimeout(t *testing.T) {
 		})
 	}
 }
+
+// Reading the view of a pipe nobody pushed to answers an empty view and
+// keeps nothing: a client cannot grow the server by asking for made-up pipes.
+func TestViewOfUnknownPipeKeepsNothing(t *testing.T) {
+	s := New(Config{})
+	defer s.Close()
+	for i := range 100 {
+		code, out := call(t, s, "GET", fmt.Sprintf("/api/v1/pipe/view?pipe_id=nope-%d", i), "")
+		if entries, _ := out["entries"].(map[string]any); code != http.StatusOK || entries == nil || len(entries) != 0 {
+			t.Fatalf("view of an unknown pipe: %d %v, want 200 with empty entries", code, out)
+		}
+	}
+	if len(s.View("nope-0")) != 0 {
+		t.Fatal("View of an unknown pipe is not empty")
+	}
+	s.mu.Lock()
+	n := len(s.views)
+	s.mu.Unlock()
+	if n != 0 {
+		t.Errorf("server keeps %d views after reads of unknown pipes, want 0", n)
+	}
+}

@@ -118,8 +118,17 @@ func (s *Server) report(evs []SessionEvent) {
 // Sessions lists the live sessions of pipeID ("" for all pipes).
 func (s *Server) Sessions(pipeID string) []SessionInfo { return s.sessions.Sessions(pipeID) }
 
-// View returns a copy of the entries of pipeID's view.
-func (s *Server) View(pipeID string) map[string]Entry { return s.pipeView(pipeID).Snapshot() }
+// View returns a copy of the entries of pipeID's view. Reading the view of
+// a pipe nobody pushed to keeps nothing.
+func (s *Server) View(pipeID string) map[string]Entry {
+	s.mu.Lock()
+	v := s.views[pipeID]
+	s.mu.Unlock()
+	if v == nil {
+		return map[string]Entry{}
+	}
+	return v.Snapshot()
+}
 
 func (s *Server) pipeView(pipeID string) *View {
 	s.mu.Lock()
