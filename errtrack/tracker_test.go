@@ -286,3 +286,50 @@ func TestTrackDoesNotAllocate(t *testing.T) {
 		t.Fatalf("allocs = %v, want 0", n)
 	}
 }
+
+// TestResetConcurrent resets a tracker while others track into it and checks
+// that every snapshot still agrees with itself.
+func TestResetConcurrent(t *testing.T) {
+	const size, resets = 50, 500
+	tr := errtrack.New(errtrack.Config{Size: size})
+	errs := []error{errors.New("timeout"), errors.New("reset"), errors.New("boom")}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				tr.Track(errs[(g+i)%len(errs)])
+			}
+		})
+	}
+	for range resets {
+		s := tr.Stats()
+		var sum uint64
+		for _, n := range s.ByClass {
+			sum += n
+		}
+		if sum != s.Total || s.Buffered > size || uint64(s.Buffered) > s.Total {
+			t.Fatalf("Stats = %+v: ByClass sums to %d", s, sum)
+		}
+		recent := tr.Recent()
+		for i := 1; i < len(recent); i++ {
+			if recent[i].Time.Before(recent[i-1].Time) {
+				t.Fatalf("Recent is not in time order at %d", i)
+			}
+		}
+		tr.Reset()
+	}
+	close(stop)
+	wg.Wait()
+	tr.Track(errs[0])
+	tr.Reset()
+	tr.Track(errs[0]) // the class Track counted last, before Reset
+	if s := tr.Stats(); s.Total != 1 || s.Buffered != 1 || s.ByClass[errtrack.Timeout] != 1 || len(s.ByClass) != 1 {
+		t.Fatalf("after the last Reset and one Track: %+v", s)
+	}
+}
