@@ -43,8 +43,8 @@ func (c Config) Validate() error {
 // Record is one tracked error.
 type Record struct {
 	// Time is when the error was tracked, read from the monotonic clock:
-	// the wall time of the Tracker's first Track plus the time elapsed
-	// since, so it does not follow later steps of the wall clock. It is
+	// the wall time of the Tracker's first Track (or Since) plus the time
+	// elapsed since, so it does not follow later steps of the wall clock. It is
 	// never before the Time of an earlier record: a Track that waited for
 	// the lock may get the Time of the record before it.
 	Time  time.Time
