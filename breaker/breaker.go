@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"math/bits"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -83,7 +84,7 @@ type Breaker struct {
 	clock    bool   // outcomes need the time: slow-call detection or a time window
 	base     time.Time
 	shards   []shard
-	mask     uintptr
+	shift    uint // 64 - log2(len(shards)): the top bits of a 64-bit hash pick a shard
 	openErr  *openError
 	win      *window
 
@@ -121,7 +122,7 @@ func New(cfg Config) *Breaker {
 		cfg:    cfg,
 		base:   time.Now(),
 		shards: make([]shard, n),
-		mask:   uintptr(n - 1),
+		shift:  uint(64 - bits.TrailingZeros(uint(n))),
 	}
 	b.lastTrans = b.base
 	b.openErr = &openError{b}
@@ -140,14 +141,15 @@ func New(cfg Config) *Breaker {
 func (b *Breaker) now() int64 { return int64(time.Since(b.base)) }
 
 // shard picks the caller's counter shard. The address of a local variable
-// identifies the goroutine's stack (in 8 KiB units), and goroutines running
-// in parallel have different stacks, so they mostly write different cache
-// lines. A stack that moves only changes shard: totals sum every shard.
+// identifies the goroutine's stack: goroutines running in parallel have
+// different stacks, as small as 2 KiB and often next to one another, so the
+// address in 2 KiB units is spread over the shards by a Fibonacci hash, and
+// they mostly write different cache lines. A stack that moves only changes
+// shard: totals sum every shard.
 func (b *Breaker) shard() *shard {
 	var x byte
-	h := uintptr(unsafe.Pointer(&x)) >> 13
-	h ^= h >> 5
-	return &b.shards[h&b.mask]
+	h := uint64(uintptr(unsafe.Pointer(&x))>>11) * 0x9e3779b97f4a7c15
+	return &b.shards[h>>b.shift]
 }
 
 // State returns the current state. An open breaker whose open period is
