@@ -100,6 +100,7 @@ type Agent struct {
 	role        fusion.Role
 	interval    time.Duration
 	consecutive int
+	obsoleted   int // sessions found obsolete since the last call a session served
 	lastAck     time.Time
 	skipped     int // heartbeats skipped in a row
 	submitted   uint64
@@ -247,13 +248,23 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 // settle records the outcome of one operation: success resets the backoff,
-// an obsolete session is dropped (the loop reconnects at once), and any
+// an obsolete session is dropped (the loop reconnects at once, unless the
+// session before it went obsolete too without serving a call), and any
 // other error is tracked and followed by the next backoff delay.
 func (a *Agent) settle(ctx context.Context, op string, err error, bo *backoff.Sequence) {
 	if err == nil {
 		a.mu.Lock()
+		if op == "create session" && a.obsoleted > 1 {
+			// Sessions keep going obsolete at once: a new one proves
+			// nothing yet, so the backoff goes on.
+			a.mu.Unlock()
+			return
+		}
 		had := a.consecutive
 		a.consecutive = 0
+		if op != "create session" {
+			a.obsoleted = 0
+		}
 		a.state = Ready
 		a.mu.Unlock()
 		if had > 0 {
@@ -268,9 +279,16 @@ func (a *Agent) settle(ctx context.Context, op string, err error, bo *backoff.Se
 	if obs := new(SessionObsoletedError); errors.As(err, &obs) {
 		a.mu.Lock()
 		a.sessionID, a.role, a.state = "", "", Connecting
+		a.obsoleted++
+		again := a.obsoleted > 1
 		a.mu.Unlock()
 		a.emit(Event{Kind: Obsolete, SessionID: obs.SessionID, Err: err})
-		return
+		if !again {
+			return // reconnect at once
+		}
+		// The new session went obsolete before serving a single call: a
+		// server that keeps doing so must not be hammered. Back off as
+		// after any other error.
 	}
 	class := a.tracker.Track(err)
 	delay := bo.Next()

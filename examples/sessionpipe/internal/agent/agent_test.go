@@ -173,6 +173,47 @@ func TestObsoleteSessionReconnectsAtOnce(t *testing.T) {
 	})
 }
 
+// TestObsoleteEverySessionBacksOff runs an agent with events to push
+// against a server that grants sessions but finds every one obsolete (410)
+// at its first use: after the first obsolete session, which is reconnected
+// at once, the agent backs off instead of looping.
+func TestObsoleteEverySessionBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := fusion.New(fusion.Config{})
+		defer srv.Close()
+		var mu sync.Mutex
+		creates := 0
+		h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Path == "/api/v1/pipe/sessions/" {
+				mu.Lock()
+				creates++
+				n := creates
+				mu.Unlock()
+				if n > 1000 { // the loop did not back off: stop it
+					http.Error(w, "enough", http.StatusServiceUnavailable)
+					return
+				}
+				srv.ServeHTTP(w, req)
+				return
+			}
+			http.Error(w, "session obsolete", http.StatusGone)
+		})
+		a, rec, stop := start(t, h, "a1", nil)
+		a.Submit(context.Background(), fusion.Event{Key: "/k", Mtime: 1})
+		time.Sleep(time.Minute)
+		stop()
+		mu.Lock()
+		defer mu.Unlock()
+		// Sessions at 0s, 0s, then after backoffs of 5, 10, 20s: 35s.
+		if creates != 5 {
+			t.Errorf("%d sessions created in a minute, want 5 (one reconnect at once, then backoff)", creates)
+		}
+		if n := len(rec.of(Failed)); n != creates-1 {
+			t.Errorf("%d failures counted, want %d: every obsolete session but the first", n, creates-1)
+		}
+	})
+}
+
 func TestAdaptiveHeartbeatSkip(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := fusion.New(fusion.Config{})

@@ -12,7 +12,10 @@
 // max_consecutive_errors (5) errors in a row its status is [Degraded] and an
 // event says so; it keeps trying. A 410 answer is a
 // [SessionObsoletedError]: the agent drops the session and creates a new
-// one at once, without backoff and without counting an error.
+// one at once, without backoff and without counting an error; but if the
+// new session goes obsolete too before it has served a single call, that
+// counts as an error and is backed off, so that a server that obsoletes
+// every session is not hammered.
 //
 // # Heartbeats
 //
