@@ -226,14 +226,16 @@ func TestErrorMethods(t *testing.T) {
 	}
 }
 
+// scope is one level of nested timeouts in the cascading tests.
+type scope struct {
+	name  string // "" is an unnamed Do
+	limit time.Duration
+	after time.Duration // time spent in the parent before opening this scope
+}
+
 // TestCascading nests scopes and checks that the error names the scope
 // whose deadline fired, and that every step gets the smaller budget.
 func TestCascading(t *testing.T) {
-	type scope struct {
-		name  string // "" is an unnamed Do
-		limit time.Duration
-		after time.Duration // time spent in the parent before opening this scope
-	}
 	tests := []struct {
 		name      string
 		caller    time.Duration // the caller's own deadline; 0: none
@@ -431,11 +433,6 @@ func FuzzNested(f *testing.F) {
 // only after an enclosing deadline, or the caller's cancellation, has come
 // too. The scope whose deadline fired first is still the one reported.
 func TestLateReturnNamesFirstDeadline(t *testing.T) {
-	type scope struct {
-		name  string // "" is an unnamed Do
-		limit time.Duration
-		after time.Duration // time spent in the parent before opening this scope
-	}
 	tests := []struct {
 		name      string
 		caller    func() (context.Context, context.CancelFunc)
