@@ -229,11 +229,23 @@ func (b *Breaker) allowSlow() (Permit, error) {
 		b.lastProbe = now
 	}
 	b.mu.Unlock()
-	b.changed(from, HalfOpen)
 	if err != nil {
+		b.changed(from, HalfOpen)
 		return Permit{}, b.reject(err)
 	}
-	return Permit{b: b, w: w, start: now}, nil
+	p := Permit{b: b, w: w, start: now}
+	if from >= 0 {
+		// A hook that panics must not keep the probe slot just taken.
+		ok := false
+		defer func() {
+			if !ok {
+				p.Ignore()
+			}
+		}()
+		b.changed(from, HalfOpen)
+		ok = true
+	}
+	return p, nil
 }
 
 // Done reports the outcome of the call admitted by p: a nil error is a

@@ -287,6 +287,32 @@ func TestIgnore(t *testing.T) {
 	zero.Ignore() // must not panic
 }
 
+// TestPanickingHookReleasesProbe checks that a hook panicking as the
+// breaker turns half-open does not keep the probe slot the call had taken.
+func TestPanickingHookReleasesProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Config{FailureThreshold: 1, SuccessThreshold: 1, OpenTimeout: time.Second,
+			OnStateChange: func(from, to State) {
+				if to == HalfOpen {
+					panic("hook")
+				}
+			}})
+		Do(t.Context(), b, fail) // opens
+		time.Sleep(time.Second)
+		func() {
+			defer func() {
+				if r := recover(); r != "hook" {
+					t.Fatalf("recovered %v, want the hook's panic", r)
+				}
+			}()
+			b.Allow()
+		}()
+		if _, err := Do(t.Context(), b, ok); err != nil || b.State() != Closed {
+			t.Fatalf("after the hook panicked: err %v, state %v; want the probe admitted and the breaker closed", err, b.State())
+		}
+	})
+}
+
 // TestDoEndedContext checks that Do makes no call once the caller's
 // context has ended, and that the breaker hears nothing of it: a half-open
 // probe slot is not spent on it, and an expired deadline is no failure.
