@@ -132,11 +132,12 @@ func New(cfg Config) (*Agent, error) {
 
 // Submit queues ev for delivery. It blocks while the spool is full
 // (backpressure) and returns ctx's error if ctx ends first; an event
-// Submit accepted is never dropped. An event fusion could never accept is
-// refused at once with an error wrapping [ErrInvalidEvent], so it cannot
-// hold up the events behind it.
+// Submit accepted is never dropped. An event fusion could never accept
+// (see [ErrInvalidEvent] and Config.MaxEventBytes) is refused at once with
+// an error wrapping ErrInvalidEvent, so it cannot hold up the events behind
+// it.
 func (a *Agent) Submit(ctx context.Context, ev fusion.Event) error {
-	if err := checkEvent(ev); err != nil {
+	if err := a.checkEvent(ev); err != nil {
 		return err
 	}
 	if err := a.spool.put(ctx, ev); err != nil {
@@ -148,7 +149,7 @@ func (a *Agent) Submit(ctx context.Context, ev fusion.Event) error {
 	return nil
 }
 
-func checkEvent(ev fusion.Event) error {
+func (a *Agent) checkEvent(ev fusion.Event) error {
 	switch {
 	case ev.Key == "":
 		return fmt.Errorf("%w: empty key", ErrInvalidEvent)
@@ -158,6 +159,9 @@ func checkEvent(ev fusion.Event) error {
 		return fmt.Errorf("%w: key %q: mtime %v", ErrInvalidEvent, ev.Key, ev.Mtime)
 	case !utf8.ValidString(ev.Payload):
 		return fmt.Errorf("%w: key %q: payload is not valid UTF-8", ErrInvalidEvent, ev.Key)
+	}
+	if b, err := json.Marshal(ev); err != nil || len(b) > a.cfg.MaxEventBytes {
+		return fmt.Errorf("%w: key %q: %d bytes as JSON, more than MaxEventBytes %d", ErrInvalidEvent, ev.Key, len(b), a.cfg.MaxEventBytes)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -392,6 +393,8 @@ func TestConfigValidate(t *testing.T) {
 		{"negative errors", func(c *Config) { c.MaxConsecutiveErrors = -3 }, "MaxConsecutiveErrors"},
 		{"huge spool", func(c *Config) { c.SpoolSize = 1 << 40 }, "SpoolSize"},
 		{"zero batch", func(c *Config) { c.BatchSize = -1 }, "BatchSize"},
+		{"negative event size", func(c *Config) { c.MaxEventBytes = -1 }, "MaxEventBytes"},
+		{"huge event size", func(c *Config) { c.MaxEventBytes = 1 << 40 }, "MaxEventBytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -484,6 +487,35 @@ func TestOnlyRepeatableRequestsCarryAnIdempotencyKey(t *testing.T) {
 // An event that can never be delivered (it cannot be encoded as JSON, or
 // fusion must refuse it) is refused by Submit: accepted, it would stay at
 // the head of the spool forever and block every event behind it.
+// TestLargestEventsAreDelivered submits events of the largest size Submit
+// accepts by default: each fits fusion's default body limit alone, two do
+// not, so the pushes are split until they fit.
+func TestLargestEventsAreDelivered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := fusion.New(fusion.Config{})
+		defer srv.Close()
+		a, _, stop := start(t, srv, "a1", nil)
+		defer stop()
+		ctx := context.Background()
+		for i := range 3 {
+			ev := fusion.Event{Key: fmt.Sprint("/big", i), Mtime: 1, Seq: int64(i)}
+			b, _ := json.Marshal(ev)
+			ev.Payload = strings.Repeat("x", 512<<10-len(b)) // exactly MaxEventBytes as JSON
+			if err := a.Submit(ctx, ev); err != nil {
+				t.Fatalf("Submit(%d): %v", i, err)
+			}
+		}
+		fctx, cancel := context.WithTimeout(ctx, time.Hour)
+		defer cancel()
+		if err := a.Flush(fctx); err != nil {
+			t.Fatalf("Flush: %v; status %+v", err, a.Status())
+		}
+		if got := srv.View("p"); len(got) != 3 {
+			t.Errorf("view holds %d keys, want 3", len(got))
+		}
+	})
+}
+
 func TestSubmitRefusesUndeliverableEvents(t *testing.T) {
 	tests := []struct {
 		name string
@@ -495,6 +527,8 @@ func TestSubmitRefusesUndeliverableEvents(t *testing.T) {
 		{"-infinite mtime", fusion.Event{Key: "/a", Mtime: math.Inf(-1), Seq: 1}},
 		{"key not UTF-8", fusion.Event{Key: "/a\xff", Mtime: 1, Seq: 1}},
 		{"payload not UTF-8", fusion.Event{Key: "/a", Mtime: 1, Seq: 1, Payload: "\xfe\xff"}},
+		// 200 KiB of control bytes is 1.2 MiB as JSON: over fusion's limit.
+		{"too large as JSON", fusion.Event{Key: "/a", Mtime: 1, Seq: 1, Payload: strings.Repeat("\x01", 200<<10)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

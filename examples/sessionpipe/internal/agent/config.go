@@ -51,6 +51,11 @@ type Config struct {
 	// BatchSize bounds the events sent in one push. Default 64. A push
 	// fusion refuses as too large (413) is split in halves and resent.
 	BatchSize int
+	// MaxEventBytes bounds the size of one event as JSON; Submit refuses a
+	// larger one with ErrInvalidEvent, since a push of it alone could
+	// exceed fusion's body limit (1 MiB by default) and hold up the spool
+	// forever. Default 512 KiB.
+	MaxEventBytes int
 
 	// Transport carries every request (typically a breaker, per-attempt
 	// timeout and bounded retries around an http.Transport). Default
@@ -89,6 +94,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 64
+	}
+	if c.MaxEventBytes == 0 {
+		c.MaxEventBytes = 512 << 10
 	}
 	if c.Transport == nil {
 		c.Transport = http.DefaultTransport
@@ -140,6 +148,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("agent: SpoolSize must be in [1, %d], got %d", 1<<24, c.SpoolSize)
 	case c.BatchSize < 1 || c.BatchSize > 1<<16:
 		return fmt.Errorf("agent: BatchSize must be in [1, %d], got %d", 1<<16, c.BatchSize)
+	case c.MaxEventBytes < 1 || c.MaxEventBytes > 1<<30:
+		return fmt.Errorf("agent: MaxEventBytes must be in [1, %d], got %d", 1<<30, c.MaxEventBytes)
 	}
 	return nil
 }

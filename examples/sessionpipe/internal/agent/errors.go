@@ -37,8 +37,9 @@ func (e *StatusError) Error() string {
 func (e *StatusError) StatusCode() int { return e.Code }
 
 // ErrInvalidEvent is returned by [Agent.Submit] for an event fusion could
-// never accept: an empty key, a NaN or infinite mtime, or a key or payload
-// that is not valid UTF-8 (JSON would silently replace the bad bytes).
+// never accept: an empty key, a NaN or infinite mtime, a key or payload
+// that is not valid UTF-8 (JSON would silently replace the bad bytes), or
+// one larger than Config.MaxEventBytes as JSON.
 var ErrInvalidEvent = errors.New("agent: invalid event")
 
 // ErrRunning is returned by [Agent.Run] when another Run of the same agent
