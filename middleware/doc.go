@@ -14,9 +14,10 @@
 // bulkhead is a local condition and is neither a success nor a failure to
 // the breaker (nor is a Handler request aborted with http.ErrAbortHandler),
 // whatever its IsIgnored says. The per-attempt timeout is innermost, so a
-// slow call counts against the breaker. The tracker records every failed attempt, breaker and
-// bulkhead rejections included (errtrack classifies them by their
-// ErrorClass), and fallbacks run only when the whole stack has failed.
+// slow call counts against the breaker. The tracker records every failed
+// attempt, breaker and bulkhead rejections included (errtrack classifies
+// them by their ErrorClass), and fallbacks run only when the whole stack
+// has failed.
 //
 // An open breaker's rejection says when it will half-open (RetryAfter). With
 // a retry policy, an attempt waits that long once, if the wait fits within

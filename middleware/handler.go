@@ -28,16 +28,16 @@ import (
 //
 // Timeout (or Total when Timeout is zero) bounds each request, from the
 // moment it holds a bulkhead slot (time spent queued is bounded by the
-// bulkhead's QueueTimeout). next runs on
-// the serving goroutine with a request context that ends at the deadline;
-// no goroutine is started and the response is not buffered. If next has
-// written nothing by the deadline, Handler answers 503 Service Unavailable
-// with the body "request timed out" at once, and every later write by next
-// fails with http.ErrHandlerTimeout; one mutex orders those writes, so none
-// races the timeout response. If next has already started its response, the
-// deadline only cancels its context. Either way Handler returns only after
-// next does: a handler that ignores its context holds its goroutine (as with
-// any net/http handler), but can no longer corrupt the response.
+// bulkhead's QueueTimeout). next runs on the serving goroutine with a
+// request context that ends at the deadline; no goroutine is started and the
+// response is not buffered. If next has written nothing by the deadline,
+// Handler answers 503 Service Unavailable with the body "request timed out"
+// at once, and every later write by next fails with http.ErrHandlerTimeout;
+// one mutex orders those writes, so none races the timeout response. If next
+// has already started its response, the deadline only cancels its context.
+// Either way Handler returns only after next does: a handler that ignores
+// its context holds its goroutine (as with any net/http handler), but can no
+// longer corrupt the response.
 //
 // # Panics
 //

@@ -484,9 +484,6 @@ func TestOnlyRepeatableRequestsCarryAnIdempotencyKey(t *testing.T) {
 	})
 }
 
-// An event that can never be delivered (it cannot be encoded as JSON, or
-// fusion must refuse it) is refused by Submit: accepted, it would stay at
-// the head of the spool forever and block every event behind it.
 // TestLargestEventsAreDelivered submits events of the largest size Submit
 // accepts by default: each fits fusion's default body limit alone, two do
 // not, so the pushes are split until they fit.
@@ -516,6 +513,10 @@ func TestLargestEventsAreDelivered(t *testing.T) {
 	})
 }
 
+// TestSubmitRefusesUndeliverableEvents: an event that can never be delivered
+// (it cannot be encoded as JSON, or fusion must refuse it) is refused by
+// Submit: accepted, it would stay at the head of the spool forever and block
+// every event behind it.
 func TestSubmitRefusesUndeliverableEvents(t *testing.T) {
 	tests := []struct {
 		name string
