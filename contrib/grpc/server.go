@@ -1,0 +1,184 @@
+package resgrpc
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"time"
+
+	"github.com/seed94f50169/resilience/middleware"
+	"github.com/seed94f50169/resilience/timeout"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/grpclog"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+var logger = grpclog.Component("resgrpc")
+
+// ServerConfig says how the server interceptors treat outcomes. The zero
+// value tracks the codes DefaultIsFailure reports and logs panics through
+// grpclog.
+type ServerConfig struct {
+	// IsFailure reports whether a code a handler returned is a failed
+	// request, tracked by Recovery.Tracker. Default DefaultIsFailure.
+	IsFailure func(codes.Code) bool
+
+	// OnPanic, if set, is called with the request's context and the
+	// recovered panic (its value and stack), on the goroutine that
+	// panicked, instead of logging it through grpclog.
+	OnPanic func(ctx context.Context, method string, p *middleware.PanicError)
+}
+
+// Server holds the server interceptors of one Recovery. It is safe for
+// concurrent use.
+//
+// The interceptors apply, outermost first: the Bulkhead (a request that
+// finds it full is refused with RESOURCE_EXHAUSTED and a pushback trailer
+// saying when to come back, without running the handler), the request
+// timeout (Recovery.Timeout, or Total when Timeout is zero), and panic
+// recovery (a panic becomes INTERNAL, is tracked once and reported through
+// OnPanic or grpclog). Retry, Breaker and HostBreaker are client matters
+// and do not apply: a server that trips a breaker on its own handlers'
+// failures refuses every method because one of them is broken.
+type Server struct {
+	r     *middleware.Recovery
+	cfg   ServerConfig
+	limit time.Duration
+	te    *timeout.Error // the request deadline's cause, shared by every request
+}
+
+// NewServer returns the server interceptors of r. r must not be modified
+// afterwards.
+func NewServer(r *middleware.Recovery, cfg ServerConfig) *Server {
+	if r == nil {
+		r = &middleware.Recovery{}
+	}
+	if cfg.IsFailure == nil {
+		cfg.IsFailure = DefaultIsFailure
+	}
+	d := r.Timeout
+	if d <= 0 {
+		d = r.Total
+	}
+	return &Server{r: r, cfg: cfg, limit: d, te: &timeout.Error{Name: "request", Limit: d}}
+}
+
+// UnaryInterceptor returns the unary server interceptor.
+func (s *Server) UnaryInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		release, err := s.admit(ctx, func(md metadata.MD) { grpc.SetTrailer(ctx, md) })
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		if s.limit > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, s.limit, s.te)
+			defer cancel()
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				err = s.panicked(ctx, info.FullMethod, p)
+				resp = nil
+			}
+		}()
+		resp, err = handler(ctx, req)
+		return resp, s.outcome(ctx, err)
+	}
+}
+
+// StreamInterceptor returns the stream server interceptor. The request
+// timeout bounds the whole stream.
+func (s *Server) StreamInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		ctx := ss.Context()
+		release, err := s.admit(ctx, ss.SetTrailer)
+		if err != nil {
+			return err
+		}
+		defer release()
+		if s.limit > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, s.limit, s.te)
+			defer cancel()
+			ss = &serverStream{ServerStream: ss, ctx: ctx}
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				err = s.panicked(ctx, info.FullMethod, p)
+			}
+		}()
+		return s.outcome(ctx, handler(srv, ss))
+	}
+}
+
+type serverStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *serverStream) Context() context.Context { return s.ctx }
+
+func noop() {}
+
+// admit takes a bulkhead slot, or refuses the request with
+// RESOURCE_EXHAUSTED and a pushback trailer.
+func (s *Server) admit(ctx context.Context, setTrailer func(metadata.MD)) (release func(), err error) {
+	bh := s.r.Bulkhead
+	if bh == nil {
+		return noop, nil
+	}
+	if err := bh.Acquire(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+		if t := s.r.Tracker; t != nil {
+			t.Track(err)
+		}
+		if f := s.r.Hooks.OnReject; f != nil {
+			f(middleware.Event{Err: err})
+		}
+		wait := time.Second
+		var ra interface{ RetryAfter() time.Duration }
+		if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+			wait = ra.RetryAfter()
+		}
+		setTrailer(metadata.Pairs(PushbackKey, formatPushback(min(wait, maxRetryAfter(s.r)))))
+		return nil, status.Error(codes.ResourceExhausted, "server overloaded")
+	}
+	return bh.Release, nil
+}
+
+// outcome turns a handler's error after the request deadline fired into
+// DEADLINE_EXCEEDED, and tracks failed requests.
+func (s *Server) outcome(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if s.limit > 0 && context.Cause(ctx) == s.te {
+		if _, ok := status.FromError(err); !ok || status.Code(err) == codes.Canceled || status.Code(err) == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
+			err = &Error{Status: status.New(codes.DeadlineExceeded, "request timed out"), Err: s.te}
+		}
+	}
+	if t := s.r.Tracker; t != nil && s.cfg.IsFailure(status.Code(err)) {
+		t.Track(err)
+	}
+	return err
+}
+
+// panicked reports a recovered panic and returns the INTERNAL error the
+// client gets (without the panic's text, which is the server's business).
+func (s *Server) panicked(ctx context.Context, method string, p any) error {
+	pe := &middleware.PanicError{Value: p, Stack: debug.Stack()}
+	if t := s.r.Tracker; t != nil {
+		t.Track(pe)
+	}
+	if s.cfg.OnPanic != nil {
+		s.cfg.OnPanic(ctx, method, pe)
+	} else {
+		logger.Errorf("panic serving %s: %v\n%s", method, p, pe.Stack)
+	}
+	return &Error{Status: status.New(codes.Internal, "internal error"), Err: pe}
+}
