@@ -154,31 +154,48 @@ func (c *Client) UnaryInterceptor() grpc.UnaryClientInterceptor {
 }
 
 func (c *Client) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	r := c.recovery(cc.Target(), method)
-	var answer error // the server's answer that is not a failure
-	n := 0
-	_, err := middleware.Do(ctx, r, func(ctx context.Context) (struct{}, error) {
-		n++
-		answer = nil
-		if n > 1 {
-			ctx = metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.Itoa(n-1))
-		}
-		var trailer metadata.MD
-		err := invoker(ctx, method, req, reply, cc, append(opts[:len(opts):len(opts)], grpc.Trailer(&trailer))...)
-		if err == nil {
-			return struct{}{}, nil
-		}
-		err = c.classify(r, err, trailer)
-		if a, ok := err.(answered); ok {
-			answer = a.err
-			return struct{}{}, nil
-		}
-		return struct{}{}, err
-	})
-	if err == nil && answer != nil {
-		return answer
+	call := &unaryCall{c: c, r: c.recovery(cc.Target(), method), method: method, req: req, reply: reply, cc: cc, invoker: invoker}
+	call.opts = append(append(call.buf[:0], opts...), grpc.Trailer(&call.trailer))
+	_, err := middleware.Do(ctx, call.r, call.attempt)
+	if err == nil && call.answer != nil {
+		return call.answer
 	}
 	return c.result(err)
+}
+
+// unaryCall is the state of one unary call across its attempts, in one
+// allocation.
+type unaryCall struct {
+	c       *Client
+	r       *middleware.Recovery
+	method  string
+	req     any
+	reply   any
+	cc      *grpc.ClientConn
+	invoker grpc.UnaryInvoker
+	opts    []grpc.CallOption // the caller's, and the trailer's
+	buf     [4]grpc.CallOption
+	trailer metadata.MD
+	n       int   // attempts started
+	answer  error // the server's answer that is not a failure
+}
+
+func (u *unaryCall) attempt(ctx context.Context) (struct{}, error) {
+	u.n++
+	u.answer, u.trailer = nil, nil
+	if u.n > 1 {
+		ctx = metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.Itoa(u.n-1))
+	}
+	err := u.invoker(ctx, u.method, u.req, u.reply, u.cc, u.opts...)
+	if err == nil {
+		return struct{}{}, nil
+	}
+	err = u.c.classify(u.r, err, u.trailer)
+	if a, ok := err.(answered); ok {
+		u.answer = a.err
+		return struct{}{}, nil
+	}
+	return struct{}{}, err
 }
 
 // answered is a server answer that is not a failure: the breaker counts a
