@@ -1,0 +1,3 @@
+// Package config loads pforge and Fustor YAML configuration into the
+// packages of this module.
+package config
