@@ -106,7 +106,7 @@ func (m *Millis) decodeNode(n *yaml.Node) error {
 		return err
 	}
 	var ms int64
-	if err := n.Decode(&ms); err != nil {
+	if err := n.Decode(&ms); err != nil || n.Tag != "!!int" {
 		return fmt.Errorf("want a whole number of milliseconds, got %s", n.Value)
 	}
 	return m.setMillis(ms)

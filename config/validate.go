@@ -150,6 +150,7 @@ func (v *validator) checkTags(x reflect.Value, path string) {
 			case sf.Tag.Get("check") != "":
 				if msg := check(sf.Tag.Get("check"), f); msg != "" {
 					v.fail(join(path, key), msg)
+					v.bad[join(path, key)] = true
 				}
 			default:
 				v.checkTags(f, join(path, key))
@@ -165,19 +166,19 @@ func (v *validator) checkTags(x reflect.Value, path string) {
 func (v *validator) packages(path string, p Policies, single bool) {
 	if b := p.CircuitBreaker; b != nil && (single || enabled(b.Enabled)) {
 		cfg := b.config()
-		v.each(join(path, "circuit_breaker"), breakerKeys, single, reflect.ValueOf(&cfg).Elem(), cfg.Validate)
+		v.each(join(path, "circuit_breaker"), breakerKeys, single, reflect.ValueOf(&cfg).Elem(), func() error { return cfg.Validate() })
 	}
 	if r := p.Retry; r != nil && (single || enabled(r.Enabled)) {
 		pol := r.policy()
-		v.each(join(path, "retry"), retryKeys, single, reflect.ValueOf(&pol).Elem(), pol.Validate)
+		v.each(join(path, "retry"), retryKeys, single, reflect.ValueOf(&pol).Elem(), func() error { return pol.Validate() })
 	}
 	if b := p.Bulkhead; b != nil && (single || enabled(b.Enabled)) {
 		cfg := b.config()
-		v.each(join(path, "bulkhead"), bulkheadKeys, single, reflect.ValueOf(&cfg).Elem(), cfg.Validate)
+		v.each(join(path, "bulkhead"), bulkheadKeys, single, reflect.ValueOf(&cfg).Elem(), func() error { return cfg.Validate() })
 	}
 	if e := p.ErrorTracking; e != nil && (single || enabled(e.Enabled)) {
 		cfg := e.config()
-		v.each(join(path, "error_tracking"), trackerKeys, single, reflect.ValueOf(&cfg).Elem(), cfg.Validate)
+		v.each(join(path, "error_tracking"), trackerKeys, single, reflect.ValueOf(&cfg).Elem(), func() error { return cfg.Validate() })
 	}
 }
 
@@ -201,8 +202,8 @@ var (
 
 // each runs validate, reports its error under path with field names
 // translated by keys, clears the field it blamed, and runs it again, until
-// it passes or blames nothing it can clear: so every broken field is
-// reported, not only the first.
+// it passes or blames no single field it can clear: so every broken field
+// is reported, not only the first.
 func (v *validator) each(path string, keys map[string]string, single bool, cfg reflect.Value, validate func() error) {
 	for range len(keys) + 1 {
 		err := validate()
@@ -211,12 +212,16 @@ func (v *validator) each(path string, keys map[string]string, single bool, cfg r
 		}
 		goName, key, msg := translate(err.Error(), keys)
 		oneField := key != "" && strings.HasPrefix(msg, "must")
-		switch {
-		case oneField:
-			v.fail(join(path, key), msg)
-		case !single:
-			v.fail(path, msg)
+		if !oneField {
+			// A rule tying fields together: the packages check those after
+			// the rules about one field, so none of those is left, and
+			// clearing a field would only bring its default into question.
+			if !single {
+				v.fail(path, msg)
+			}
+			return
 		}
+		v.fail(join(path, key), msg)
 		f := fieldByName(cfg, goName)
 		if !f.IsValid() || f.IsZero() {
 			return
