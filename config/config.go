@@ -210,9 +210,11 @@ func LoadFile(path string) (*Config, error) {
 func parse(data []byte, file string) (*Config, error) {
 	c := new(Config)
 	d := newDecoder(file)
-	if root := d.document(data); root != nil {
-		d.decode(root, valueOf(c), "")
+	root := d.document(data)
+	if root == nil {
+		return nil, d.errs
 	}
+	d.decode(root, valueOf(c), "")
 	d.errs = c.validate(d.lines, file, d.errs)
 	if len(d.errs) > 0 {
 		return nil, d.errs

@@ -39,8 +39,8 @@ func (d *decoder) fail(line int, path, format string, args ...any) {
 	d.errs = append(d.errs, &FieldError{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-// document parses data into its root node, or records why not. An empty
-// document is an empty mapping.
+// document parses data into its root node, or records why not and returns
+// nil. An empty document is an empty mapping.
 func (d *decoder) document(data []byte) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -56,10 +56,14 @@ func (d *decoder) document(data []byte) *yaml.Node {
 		d.fail(next.Line, "", "want one YAML document, found more")
 		return nil
 	}
-	if len(doc.Content) != 1 {
+	if len(doc.Content) != 1 || isNull(doc.Content[0]) {
 		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	}
-	return doc.Content[0]
+	if root := doc.Content[0]; root.Kind == yaml.MappingNode {
+		return root
+	}
+	d.fail(doc.Content[0].Line, "", "want a mapping of keys to values")
+	return nil
 }
 
 func valueOf(p any) reflect.Value { return reflect.ValueOf(p).Elem() }
@@ -256,11 +260,15 @@ func fieldsOf(t reflect.Type) map[string]field {
 func unknownKey(key string, fields map[string]field) string {
 	best, dist := "", 3
 	for k := range fields {
-		if d := editDistance(key, k); d < dist || d == dist && k < best {
+		d := editDistance(key, k)
+		if d > 2 && len(key) >= 4 && (strings.HasPrefix(k, key) || strings.HasPrefix(key, k)) {
+			d = 2 // a key with its unit left out or added
+		}
+		if d < dist || d == dist && k < best {
 			best, dist = k, d
 		}
 	}
-	if best != "" && dist <= 2 {
+	if best != "" {
 		return fmt.Sprintf("unknown key %q (did you mean %q?)", key, best)
 	}
 	return fmt.Sprintf("unknown key %q", key)

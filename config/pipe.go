@@ -139,9 +139,11 @@ func LoadPipeFile(path string) (*Pipe, error) {
 func parsePipe(data []byte, file string) (*Pipe, error) {
 	p := new(Pipe)
 	d := newDecoder(file)
-	if root := d.document(data); root != nil {
-		d.decode(root, valueOf(p), "")
+	root := d.document(data)
+	if root == nil {
+		return nil, d.errs
 	}
+	d.decode(root, valueOf(p), "")
 	d.errs = p.validate(d.lines, file, d.errs)
 	if len(d.errs) > 0 {
 		return nil, d.errs
