@@ -31,14 +31,14 @@ const (
 // settings merged field by field, with defaults filled in. A nil section is
 // not used.
 type Settings struct {
-	Breaker       *breaker.Config
-	PerHost       bool // Breaker is also the per-host breaker of a Transport
-	Retry         *retry.Policy
-	RetryBudget   *retry.BudgetConfig // Retry's budget, if any
-	Bulkhead      *bulkhead.Config
-	ErrorTracking *errtrack.Config
-	Timeout       time.Duration // per attempt; 0: none
-	Total         time.Duration // per call; 0: none
+	Breaker       *breaker.Config     // circuit_breaker
+	PerHost       bool                // Breaker is also the per-host breaker of a Transport
+	Retry         *retry.Policy       // retry, without its Budget
+	RetryBudget   *retry.BudgetConfig // retry.budget, if any
+	Bulkhead      *bulkhead.Config    // bulkhead
+	ErrorTracking *errtrack.Config    // error_tracking
+	Timeout       time.Duration       // timeout_ms: per attempt; 0: none
+	Total         time.Duration       // total_timeout_ms: per call; 0: none
 }
 
 // Options adjust what Build makes. The zero Options add nothing.

@@ -33,8 +33,8 @@ type Config struct {
 
 // Forge is the forge block.
 type Forge struct {
-	Name    string `yaml:"name,omitempty" json:"name,omitempty"`
-	Version string `yaml:"version,omitempty" json:"version,omitempty"`
+	Name    string `yaml:"name,omitempty" json:"name,omitempty"`       // the server's name
+	Version string `yaml:"version,omitempty" json:"version,omitempty"` // its version
 }
 
 // Policies are the fault-tolerance settings that the global block, each
@@ -157,32 +157,35 @@ type ErrorTracking struct {
 // Middleware is one entry of the middleware list. Only type recovery is
 // known; its settings are merged over the global ones.
 type Middleware struct {
-	Type     string `yaml:"type" json:"type"`
+	// Type is the kind of middleware: "recovery".
+	Type string `yaml:"type" json:"type"`
+	// Policies are the recovery middleware's settings.
 	Policies `yaml:",inline"`
 }
 
 // Tool is one tool. Name is required and unique; the fields besides
 // Policies describe the tool and are kept as read.
 type Tool struct {
-	Type        string    `yaml:"type,omitempty" json:"type,omitempty"`
-	Name        string    `yaml:"name" json:"name"`
-	Description string    `yaml:"description,omitempty" json:"description,omitempty"`
-	Endpoint    string    `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
-	Method      string    `yaml:"method,omitempty" json:"method,omitempty"`
-	Command     string    `yaml:"command,omitempty" json:"command,omitempty"`
-	Args        []string  `yaml:"args,omitempty" json:"args,omitempty"`
-	Handler     *Handler  `yaml:"handler,omitempty" json:"handler,omitempty"`
-	Fallback    Fallbacks `yaml:"fallback,omitempty" json:"fallback,omitempty"`
+	Type        string    `yaml:"type,omitempty" json:"type,omitempty"`               // http, native, cli, pipeline
+	Name        string    `yaml:"name" json:"name"`                                   // required, unique
+	Description string    `yaml:"description,omitempty" json:"description,omitempty"` // for people
+	Endpoint    string    `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`       // an http tool's URL
+	Method      string    `yaml:"method,omitempty" json:"method,omitempty"`           // an http tool's method
+	Command     string    `yaml:"command,omitempty" json:"command,omitempty"`         // a cli tool's command
+	Args        []string  `yaml:"args,omitempty" json:"args,omitempty"`               // and its arguments
+	Handler     *Handler  `yaml:"handler,omitempty" json:"handler,omitempty"`         // a native tool's handler
+	Fallback    Fallbacks `yaml:"fallback,omitempty" json:"fallback,omitempty"`       // tried in order on failure
 	// Steps are the steps of a pipeline tool, each with its own limit
 	// inside the tool's timeout_ms.
-	Steps    []Step `yaml:"steps,omitempty" json:"steps,omitempty"`
+	Steps []Step `yaml:"steps,omitempty" json:"steps,omitempty"`
+	// Policies are the tool's own settings, merged over the global ones.
 	Policies `yaml:",inline"`
 }
 
 // Step is one step of a pipeline tool.
 type Step struct {
-	Tool    string  `yaml:"tool" json:"tool"`
-	Timeout *Millis `yaml:"timeout_ms,omitempty" json:"timeout_ms,omitempty" check:"natural"`
+	Tool    string  `yaml:"tool" json:"tool"`                                                 // the tool it runs
+	Timeout *Millis `yaml:"timeout_ms,omitempty" json:"timeout_ms,omitempty" check:"natural"` // its limit
 }
 
 // Load reads a YAML (or JSON) config from r, at most MaxSize bytes, and

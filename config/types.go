@@ -308,13 +308,13 @@ func (f *Fallbacks) UnmarshalJSON(b []byte) error {
 // Fallback is one fallback of a tool: another HTTP endpoint, or a native
 // handler.
 type Fallback struct {
-	Type     string `yaml:"type,omitempty" json:"type,omitempty"`
-	Handler  string `yaml:"handler,omitempty" json:"handler,omitempty"`
-	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
-	Method   string `yaml:"method,omitempty" json:"method,omitempty"`
+	Type     string `yaml:"type,omitempty" json:"type,omitempty"`         // "http" or "native"
+	Handler  string `yaml:"handler,omitempty" json:"handler,omitempty"`   // a native handler's name
+	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"` // an HTTP fallback's URL
+	Method   string `yaml:"method,omitempty" json:"method,omitempty"`     // an HTTP fallback's method
 }
 
 // Handler is the handler of a native tool.
 type Handler struct {
-	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+	Path string `yaml:"path,omitempty" json:"path,omitempty"` // the handler's name
 }

@@ -2,6 +2,8 @@ package config
 
 import (
 	"reflect"
+
+	"github.com/seed94f50169/resilience/backoff"
 	"strconv"
 	"strings"
 	"unicode"
@@ -95,6 +97,9 @@ func (c *Config) validate(lines map[string]int, file string, bad Errors) Errors 
 	}
 	for _, b := range blocks {
 		v.checkTags(reflect.ValueOf(b.p), b.path)
+		if r := b.p.Retry; r != nil && r.Jitter != "" && r.Jitter.Mode() == backoff.FullJitter && r.Jitter != JitterFull {
+			v.fail(b.path+".retry.jitter", `want true, false or a mode: "full", "none", "equal", "decorrelated", "spread"; got `+strconv.Quote(string(r.Jitter)))
+		}
 		if e := b.p.ErrorTracking; e != nil && e.ClassifyBy != "" && e.ClassifyBy != "type" {
 			v.fail(b.path+".error_tracking.classify_by", `only "type" is known, got `+strconv.Quote(e.ClassifyBy))
 		}

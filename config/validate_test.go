@@ -191,9 +191,11 @@ func TestValidateConfigMadeInCode(t *testing.T) {
 		Retry:    &config.Retry{MaxAttempts: -2, Budget: &config.Budget{Ratio: -1}},
 		Bulkhead: &config.Bulkhead{MaxConcurrent: 1 << 40},
 	}}}}
+	c.Tools[0].Retry.Jitter = "wobbly"
 	err := c.Validate()
 	want := "tools[0].retry.max_attempts: must be at least 1, got -2\n" +
 		"tools[0].retry.budget.ratio: must be positive, got -1\n" +
+		`tools[0].retry.jitter: want true, false or a mode: "full", "none", "equal", "decorrelated", "spread"; got "wobbly"` + "\n" +
 		"tools[0].bulkhead.max_concurrent: must be in [0, 2147483647], got 1099511627776"
 	if err == nil || err.Error() != want {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
