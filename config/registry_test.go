@@ -371,3 +371,16 @@ func mustLoad(s string) *config.Config {
 	}
 	return c
 }
+
+func BenchmarkRegistryRecoverySerial(b *testing.B) {
+	reg, err := config.NewRegistry(mustLoad(regV1), config.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if reg.Recovery("api") == nil {
+			b.Fatal("nil")
+		}
+	}
+}
