@@ -57,6 +57,7 @@ func TestAgentConfig(t *testing.T) {
 	}{
 		{"id only takes defaults", "id: p\n", ""},
 		{"fractional seconds", "id: p\nerror_retry_interval: 0.5\n", ""},
+		{"sub-second intervals", "id: p\nsession_timeout_seconds: 1.5\nheartbeat_interval_sec: 0.5\nerror_retry_interval: 0.05\nmax_backoff_seconds: 0.4\n", ""},
 		{"empty", "", "id: required"},
 		{"missing id", "heartbeat_interval_sec: 5\n", "id: required"},
 		{"empty id", "id: ''\n", "id: required"},
