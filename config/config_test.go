@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -18,6 +20,7 @@ import (
 	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/config"
 	"github.com/seed94f50169/resilience/errtrack"
+	"github.com/seed94f50169/resilience/middleware"
 	"github.com/seed94f50169/resilience/retry"
 )
 
@@ -325,4 +328,45 @@ func TestLoadFileErrorsNameFileAndLine(t *testing.T) {
 	if _, err := config.LoadFile(filepath.Join(t.TempDir(), "missing.yaml")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
+}
+
+func TestBuildWithHooks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := load(t, `
+tools:
+  - name: api
+    circuit_breaker: {failure_threshold: 1, per_host: true}
+    retry: {max_attempts: 2, initial_delay: 1ms, max_delay: 1ms}
+`)
+		var attempts, retries int
+		var changes []string
+		r, err := c.BuildWith("api", config.Options{
+			Hooks: func(tool string) middleware.Hooks {
+				if tool != "api" {
+					t.Errorf("hooks asked for %q", tool)
+				}
+				return middleware.Hooks{
+					OnAttempt: func(middleware.Event) { attempts++ },
+					OnRetry:   func(middleware.Event) { retries++ },
+				}
+			},
+			OnStateChange: func(tool string, from, to breaker.State) { changes = append(changes, tool+" "+to.String()) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first failure opens the breaker; the retry waits out its 60s
+		// (within max_retry_after's 1m), probes half-open, fails again.
+		start := time.Now()
+		_, err = middleware.Do(context.Background(), r, func(context.Context) (int, error) { return 0, errors.New("down") })
+		if err == nil || attempts != 2 || retries != 1 || time.Since(start) != time.Minute {
+			t.Errorf("err %v, %d attempts, %d retries after %v", err, attempts, retries, time.Since(start))
+		}
+		if want := []string{"api open", "api half-open", "api open"}; !reflect.DeepEqual(changes, want) {
+			t.Errorf("state changes %q, want %q", changes, want)
+		}
+		if r.HostBreaker == nil || r.HostBreaker.OnStateChange == nil || r.HostBreaker.FailureThreshold != 1 {
+			t.Errorf("HostBreaker %+v", r.HostBreaker)
+		}
+	})
 }

@@ -139,7 +139,8 @@ func (r *Registry) poll(every time.Duration) {
 }
 
 // Update serves c from now on, after validating it; on error nothing
-// changes.
+// changes. On a Registry made by WatchFile, the next change of the file
+// replaces c in turn.
 func (r *Registry) Update(c *Config) error {
 	if err := c.Validate(); err != nil {
 		return err
