@@ -327,7 +327,7 @@ func check(rules string, v reflect.Value) string {
 	for rule := range strings.SplitSeq(rules, ",") {
 		switch {
 		case rule == "nonzero" && x == 0:
-			return "must not be 0, got 0"
+			return "must not be 0 (-1 turns this rule off)"
 		case rule == "min1" && x < 1:
 			return "must be at least 1, got " + text
 		case rule == "positive" && x <= 0:

@@ -57,7 +57,7 @@ func TestLoadErrors(t *testing.T) {
 		{"budget unknown key", "fault_tolerance:\n  retry:\n    budget: {percent: 10}\n",
 			[]string{`fault_tolerance.retry.budget: unknown key "percent"`}},
 		{"breaker threshold zero", "fault_tolerance:\n  circuit_breaker: {failure_threshold: 0, success_threshold: 0}\n",
-			[]string{"fault_tolerance.circuit_breaker.failure_threshold: must not be 0, got 0", "fault_tolerance.circuit_breaker.success_threshold: must be at least 1, got 0"}},
+			[]string{"fault_tolerance.circuit_breaker.failure_threshold: must not be 0 (-1 turns this rule off)", "fault_tolerance.circuit_breaker.success_threshold: must be at least 1, got 0"}},
 		{"breaker threshold huge", "fault_tolerance:\n  circuit_breaker: {failure_threshold: 2000000, success_threshold: 3000000}\n",
 			[]string{"fault_tolerance.circuit_breaker.failure_threshold: must be in [0, 1048576], got 2000000", "fault_tolerance.circuit_breaker.success_threshold: must be in [0, 1048576], got 3000000"}},
 		{"breaker timeout zero", "fault_tolerance:\n  circuit_breaker: {timeout: 0}\n",
@@ -115,7 +115,7 @@ tools:
   - name: a
     bulkhead: {max_concurrent: -3}
 `, []string{
-			"fault_tolerance.circuit_breaker.failure_threshold: must not be 0, got 0",
+			"fault_tolerance.circuit_breaker.failure_threshold: must not be 0 (-1 turns this rule off)",
 			"fault_tolerance.circuit_breaker.timeout: want a duration with a unit such as 60s or 100ms, got 1",
 			"tools[0].retry.max_attempts: must be at least 1, got 0",
 			`tools[0].retry: unknown key "multipler" (did you mean "multiplier"?)`,
