@@ -1,12 +1,8 @@
 package middleware
 
 import (
-	"context"
-	"io"
 	"net/http"
-	"runtime/debug"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/seed94f50169/resilience/timeout"
@@ -66,6 +62,8 @@ type handler struct {
 	next  http.Handler
 	limit time.Duration
 	te    *timeout.Error // the deadline's cause, shared by every request
+
+	expired func() // test seam: called after each run of a request's deadline timer
 }
 
 var _ http.Handler = (*handler)(nil)
@@ -88,26 +86,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			}
 		}()
 	}
-	if bh := r.Bulkhead; bh != nil {
+	bh := r.Bulkhead
+	if bh != nil {
 		if err := bh.Acquire(req.Context()); err != nil {
 			ignored = true // not the backend's failure
 			h.shed(w, req, err)
 			return
 		}
-		defer bh.Release()
 	}
 	tw := &timeoutWriter{w: w}
 	if h.limit > 0 {
-		ctx, cancel := context.WithTimeoutCause(req.Context(), h.limit, h.te)
-		defer cancel()
-		req = req.WithContext(ctx)
-		tw.ctx, tw.te = ctx, h.te
-		tw.h = w.Header().Clone()
-		if tw.h == nil {
-			tw.h = make(http.Header)
-		}
-		timer := time.AfterFunc(h.limit, tw.timeout)
-		defer timer.Stop()
+		// Deferred first, so it runs last: the slot is free by then,
+		// however long the timeout response takes to reach the client.
+		defer tw.wait()
+	}
+	if bh != nil {
+		defer bh.Release()
+	}
+	served := req
+	if h.limit > 0 {
+		served = tw.arm(req, h.limit, h.te, h.expired)
+		defer tw.disarm()
 	}
 	defer func() {
 		p := recover()
@@ -124,7 +123,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			panic(http.ErrAbortHandler)
 		}
 	}()
-	h.next.ServeHTTP(tw, req)
+	h.next.ServeHTTP(tw, served)
 }
 
 // shed answers a request the breaker or bulkhead refused.
@@ -144,165 +143,4 @@ func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 	}
 	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	http.Error(w, "service unavailable: "+err.Error(), http.StatusServiceUnavailable)
-}
-
-// timeoutWriter passes writes through to w until the request's deadline.
-// When a deadline is set, h is next's own header map, copied to w when the
-// response starts, and mu orders next's writes and the timeout response.
-type timeoutWriter struct {
-	w   http.ResponseWriter
-	h   http.Header     // nil without a deadline: next uses w.Header()
-	ctx context.Context // next's context, with the deadline
-	te  error           // the deadline's cause
-
-	mu       sync.Mutex
-	code     int  // status written, 0 until the response starts
-	late     bool // the deadline timer has fired
-	timedOut bool // the timeout response was sent
-	done     bool // next has returned
-}
-
-// Header returns the header map next writes to.
-func (tw *timeoutWriter) Header() http.Header {
-	if tw.h != nil {
-		return tw.h
-	}
-	return tw.w.Header()
-}
-
-// WriteHeader sends the status and header unless the request timed out.
-func (tw *timeoutWriter) WriteHeader(code int) {
-	tw.mu.Lock()
-	defer tw.mu.Unlock()
-	tw.expire()
-	if !tw.timedOut && tw.code == 0 {
-		tw.writeHeader(code)
-	}
-}
-
-// writeHeader requires tw.mu.
-func (tw *timeoutWriter) writeHeader(code int) {
-	tw.copyHeader()
-	tw.w.WriteHeader(code)
-	if code >= 200 || code == http.StatusSwitchingProtocols {
-		tw.code = code
-	}
-}
-
-// copyHeader makes w's header map next's own, if next has one. It requires
-// tw.mu.
-func (tw *timeoutWriter) copyHeader() {
-	if tw.h == nil {
-		return
-	}
-	dst := tw.w.Header()
-	clear(dst)
-	for k, v := range tw.h {
-		dst[k] = v
-	}
-}
-
-// Write writes to the response, or fails with http.ErrHandlerTimeout once the
-// request has timed out.
-func (tw *timeoutWriter) Write(b []byte) (int, error) {
-	tw.mu.Lock()
-	defer tw.mu.Unlock()
-	tw.expire()
-	if tw.timedOut {
-		return 0, http.ErrHandlerTimeout
-	}
-	if tw.code == 0 {
-		tw.writeHeader(http.StatusOK)
-	}
-	return tw.w.Write(b)
-}
-
-// Flush sends buffered data to the client, if the underlying writer can.
-func (tw *timeoutWriter) Flush() {
-	tw.mu.Lock()
-	defer tw.mu.Unlock()
-	tw.expire()
-	if tw.timedOut {
-		return
-	}
-	if tw.code == 0 {
-		tw.writeHeader(http.StatusOK)
-	}
-	if f, ok := tw.w.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap returns the underlying writer, for http.ResponseController.
-func (tw *timeoutWriter) Unwrap() http.ResponseWriter { return tw.w }
-
-// timeout runs when the deadline passes.
-func (tw *timeoutWriter) timeout() {
-	tw.mu.Lock()
-	defer tw.mu.Unlock()
-	tw.late = true
-	tw.expire()
-}
-
-// expire answers 503 if the deadline has passed (by the timer or by next's
-// context, whichever is seen first), next has written nothing and has not
-// returned. Every write checks it first, so a write racing the timer cannot
-// slip in after the deadline. It requires tw.mu.
-func (tw *timeoutWriter) expire() {
-	if tw.te == nil || tw.done || tw.timedOut || tw.code != 0 {
-		return
-	}
-	if !tw.late && context.Cause(tw.ctx) != tw.te {
-		return
-	}
-	tw.timedOut = true
-	h := tw.w.Header()
-	clear(h)
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(len(timeoutBody)))
-	tw.w.WriteHeader(http.StatusServiceUnavailable)
-	io.WriteString(tw.w, timeoutBody)
-	if f, ok := tw.w.(http.Flusher); ok {
-		f.Flush() // the client has its answer even while next runs on
-	}
-}
-
-const timeoutBody = "request timed out\n"
-
-// finish marks next as returned and returns the request's failure, if any.
-// For a panic p it answers 500 if nothing was written yet, or reports that
-// the started response must be aborted.
-func (tw *timeoutWriter) finish(p any, isFailure func(int) bool) (failure error, abort bool) {
-	tw.mu.Lock()
-	defer tw.mu.Unlock()
-	if p == nil {
-		tw.expire() // a handler that returns silently after its deadline timed out
-		if !tw.timedOut {
-			// net/http reads the header map once next returns: for the
-			// header of a response next left implicit, and for trailers.
-			tw.copyHeader()
-		}
-	}
-	tw.done = true
-	switch {
-	case p == http.ErrAbortHandler:
-		return nil, false
-	case p != nil:
-		switch {
-		case tw.timedOut: // the timeout response is complete
-		case tw.code != 0:
-			abort = true
-		default:
-			clear(tw.w.Header())
-			tw.code = http.StatusInternalServerError
-			http.Error(tw.w, http.StatusText(tw.code), tw.code)
-		}
-		return &PanicError{Value: p, Stack: debug.Stack()}, abort
-	case tw.timedOut:
-		return tw.te, false
-	case tw.code != 0 && isFailure(tw.code):
-		return &StatusError{Code: tw.code}, false
-	}
-	return nil, false
 }
