@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"log"
 	"net/http"
 	"strconv"
 	"time"
@@ -119,11 +120,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if failure != nil && r.Tracker != nil {
 			r.Tracker.Track(failure)
 		}
+		if pe, ok := failure.(*PanicError); ok {
+			h.panicked(req, pe)
+		}
 		if abort {
 			panic(http.ErrAbortHandler)
 		}
 	}()
 	h.next.ServeHTTP(tw, served)
+}
+
+// panicked reports a recovered panic to Hooks.OnPanic, or else logs it
+// where net/http would have.
+func (h *handler) panicked(req *http.Request, pe *PanicError) {
+	if f := h.r.Hooks.OnPanic; f != nil {
+		f(Event{Err: pe, Host: req.Host, Request: req})
+		return
+	}
+	logf := log.Printf
+	if srv, ok := req.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ErrorLog != nil {
+		logf = srv.ErrorLog.Printf
+	}
+	logf("middleware: panic serving %s %s for %s: %v\n%s", req.Method, req.URL, req.RemoteAddr, pe.Value, pe.Stack)
 }
 
 // shed answers a request the breaker or bulkhead refused.
@@ -132,7 +150,7 @@ func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 		t.Track(err)
 	}
 	if f := h.r.Hooks.OnReject; f != nil && req.Context().Err() == nil {
-		f(Event{Err: err, Host: req.Host})
+		f(Event{Err: err, Host: req.Host, Request: req})
 	}
 	secs := int64(1)
 	if d := min(retryAfter(err), h.r.maxRetryAfter()); d > time.Second {

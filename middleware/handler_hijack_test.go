@@ -215,7 +215,7 @@ func TestHandlerTimeoutPanicAfterHijack(t *testing.T) {
 	// A panic once the connection is hijacked is tracked, and nothing is
 	// written onto the connection for it.
 	tr := errtrack.New(errtrack.Config{})
-	h := (&Recovery{Timeout: time.Minute, Tracker: tr}).Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	h := (&Recovery{Timeout: time.Minute, Tracker: tr, Hooks: Hooks{OnPanic: func(Event) {}}}).Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		conn, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			t.Errorf("hijack: %v", err)

@@ -382,3 +382,110 @@ func TestHandlerRetryAfterBounded(t *testing.T) {
 		})
 	}
 }
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestHandlerPanicHook(t *testing.T) {
+	// OnPanic gets the panic's value and stack, and the request; nothing
+	// is logged then.
+	var events []Event
+	logged := &syncBuffer{}
+	h := (&Recovery{Hooks: Hooks{OnPanic: func(e Event) { events = append(events, e) }}}).Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("nil map")
+	}))
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(logged, "", 0)
+	srv.Start()
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/orders?id=7", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != 500 || body != "Internal Server Error\n" {
+		t.Fatalf("got %d %q, want a plain 500", resp.StatusCode, body)
+	}
+	if len(events) != 1 {
+		t.Fatalf("OnPanic called %d times, want 1", len(events))
+	}
+	e := events[0]
+	var pe *PanicError
+	if !errors.As(e.Err, &pe) || pe.Value != "nil map" || !strings.Contains(string(pe.Stack), "TestHandlerPanicHook") {
+		t.Errorf("Err %#v; want the *PanicError with its value and the panicking stack", e.Err)
+	}
+	if e.Request == nil || e.Request.Method != "POST" || e.Request.URL.String() != "/orders?id=7" || e.Request.Context() == nil || e.Host != e.Request.Host {
+		t.Errorf("Request %+v, Host %q; want the request served", e.Request, e.Host)
+	}
+	if s := logged.String(); s != "" {
+		t.Errorf("logged %q; with OnPanic set nothing is", s)
+	}
+}
+
+func TestHandlerPanicLogged(t *testing.T) {
+	// Without OnPanic a panic is logged, as net/http logs the panics it
+	// recovers: to the server's ErrorLog, else to the standard logger. A
+	// deliberate http.ErrAbortHandler is not.
+	for _, tt := range []struct {
+		name      string
+		errorLog  bool // the server has an ErrorLog
+		panicWith any
+		want      bool // a line is logged
+	}{
+		{"server's ErrorLog", true, "boom", true},
+		{"standard logger", false, "boom", true},
+		{"abort handler", true, http.ErrAbortHandler, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logged := &syncBuffer{}
+			if !tt.errorLog {
+				defer log.SetOutput(log.Writer())
+				defer log.SetFlags(log.Flags())
+				log.SetOutput(logged)
+				log.SetFlags(0)
+			}
+			served := make(chan struct{})
+			h := (&Recovery{}).Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+				panic(tt.panicWith)
+			}))
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				defer close(served)
+				h.ServeHTTP(w, req)
+			}))
+			if tt.errorLog {
+				srv.Config.ErrorLog = log.New(logged, "", 0)
+			}
+			srv.Start()
+			defer srv.Close()
+			if resp, err := http.Get(srv.URL + "/boom"); err == nil {
+				readAll(t, resp)
+			}
+			<-served
+			s := logged.String()
+			if !tt.want {
+				if s != "" {
+					t.Errorf("logged %q, want nothing", s)
+				}
+				return
+			}
+			if !strings.HasPrefix(s, "middleware: panic serving GET /boom for 127.0.0.1:") || !strings.Contains(s, ": boom\n") ||
+				!strings.Contains(s, "goroutine ") || !strings.Contains(s, "TestHandlerPanicLogged") {
+				t.Errorf("logged %q; want the request, the panic value and the stack", s)
+			}
+		})
+	}
+}
