@@ -10,46 +10,77 @@ import (
 )
 
 // Handler returns an http.Handler that serves requests with next under r's
-// policies: Breaker, Bulkhead, request timeout, panic recovery and error
-// tracking. Retry, HostBreaker and fallbacks do not apply to a server.
+// server-side policies: Bulkhead, request timeout, panic recovery and error
+// tracking. Retry, Breaker, HostBreaker and fallbacks are client-side and do
+// not apply to a server: Handler ignores them (see "One Recovery per
+// direction" in the package documentation).
 //
 // # Load shedding
 //
-// A request the Breaker or the Bulkhead refuses gets 503 Service Unavailable
-// with a Retry-After header, and next is not called. Retry-After is the
-// rejection's own hint (the breaker's time until half-open, the bulkhead's
-// queue timeout) rounded up to whole seconds, at least 1, at most
-// MaxRetryAfter.
+// A request the Bulkhead refuses gets 503 Service Unavailable with the plain
+// status text as its body and a Retry-After header, and next is not called.
+// Retry-After is the bulkhead's hint (its queue timeout) rounded up to whole
+// seconds, at least 1, at most MaxRetryAfter. The rejection itself, with its
+// detail, goes to the Tracker and Hooks.OnReject, never to the client.
 //
 // # Request timeout
 //
 // Timeout (or Total when Timeout is zero) bounds each request, from the
 // moment it holds a bulkhead slot (time spent queued is bounded by the
 // bulkhead's QueueTimeout). next runs on the serving goroutine with a
-// request context that ends at the deadline; no goroutine is started and the
-// response is not buffered. If next has written nothing by the deadline,
-// Handler answers 503 Service Unavailable with the body "request timed out"
-// at once, and every later write by next fails with http.ErrHandlerTimeout;
-// one mutex orders those writes, so none races the timeout response. If next
-// has already started its response, the deadline only cancels its context.
-// Either way Handler returns only after next does: a handler that ignores
-// its context holds its goroutine (as with any net/http handler), but can no
-// longer corrupt the response.
+// request context whose Deadline is the request's; no goroutine is started
+// and the response is not buffered. At the deadline, from the runtime
+// timer's goroutine, the context ends (Err is context.DeadlineExceeded,
+// context.Cause a *timeout.Error named "request"; contexts derived from it
+// end with context.Canceled and the same cause) and, if next has written
+// nothing yet, Handler answers 503 Service Unavailable with the body
+// "request timed out" and "Connection: close" at once. From then on every
+// write, flush, push, hijack or deadline change by next fails with
+// http.ErrHandlerTimeout and touches nothing. If next has already started
+// its response, the deadline only ends its context.
+//
+// Handler returns only after next does: a handler that ignores its context
+// holds its goroutine (as with any net/http handler), but can no longer
+// corrupt the response. The bulkhead slot is released as soon as next
+// returns, even while the timeout response is still on its way to a client
+// that does not read it.
+//
+// # Hijacked connections
+//
+// A connection next hijacks (through http.Hijacker or
+// http.ResponseController, as websocket upgraders and httputil.ReverseProxy
+// do for Upgrade requests) belongs to next: the timeout stands down, the
+// context no longer has the request's deadline and does not end at it.
+// A hijack attempted after the timeout response fails with
+// http.ErrHandlerTimeout.
+//
+// # ResponseWriter
+//
+// The writer next gets implements http.Flusher, http.Hijacker,
+// http.Pusher and io.ReaderFrom, and the FlushError, SetReadDeadline,
+// SetWriteDeadline and EnableFullDuplex methods http.ResponseController
+// looks for, each passed on to the server's writer (http.ErrNotSupported
+// where that lacks it). It has no Unwrap method: every call goes through
+// the checks above.
 //
 // # Panics
 //
-// A panic in next becomes a 500 Internal Server Error if nothing was written
-// yet; if the response had started it is aborted instead (the client sees a
-// broken response, not a truncated one that looks whole). Handler keeps
-// serving. http.ErrAbortHandler is re-panicked, so net/http aborts the
-// response quietly as usual; being deliberate, it is neither tracked nor a
-// breaker failure.
+// A panic in next becomes a 500 Internal Server Error with the plain status
+// text if nothing was written yet; if the response had started it is
+// aborted instead (the client sees a broken response, not a truncated one
+// that looks whole). Handler keeps serving. The panic, as a *PanicError with
+// its value and stack, goes to the Tracker and to Hooks.OnPanic; when
+// OnPanic is nil, Handler logs it, as net/http logs the panics it recovers,
+// to the serving http.Server's ErrorLog, or to the log package's standard
+// logger if that is nil. To log panics elsewhere, or not at all, set
+// OnPanic (func(middleware.Event) {} silences them). http.ErrAbortHandler is
+// re-panicked, so net/http aborts the response quietly as usual; being
+// deliberate, it is neither tracked nor logged.
 //
 // # Tracking
 //
 // Each failed request is tracked once, as a *PanicError, a *timeout.Error, a
-// *StatusError (a status FailureStatus reports) or the rejection, and the
-// same error is the breaker's outcome.
+// *StatusError (a status FailureStatus reports) or the bulkhead's rejection.
 func (r *Recovery) Handler(next http.Handler) http.Handler {
 	d := r.Timeout
 	if d <= 0 {
@@ -70,27 +101,9 @@ type handler struct {
 var _ http.Handler = (*handler)(nil)
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	r := h.r
-	var failure error // the request's outcome, tracked once
-	ignored := false  // the outcome says nothing of the handler's health
-	if b := r.Breaker; b != nil {
-		p, err := b.Allow()
-		if err != nil {
-			h.shed(w, req, err)
-			return
-		}
-		defer func() {
-			if ignored {
-				p.Ignore()
-			} else {
-				p.Done(failure)
-			}
-		}()
-	}
-	bh := r.Bulkhead
+	bh := h.r.Bulkhead
 	if bh != nil {
 		if err := bh.Acquire(req.Context()); err != nil {
-			ignored = true // not the backend's failure
 			h.shed(w, req, err)
 			return
 		}
@@ -109,25 +122,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		served = tw.arm(req, h.limit, h.te, h.expired)
 		defer tw.disarm()
 	}
-	defer func() {
-		p := recover()
-		var abort bool
-		failure, abort = tw.finish(p, r.isFailureStatus)
-		if p == http.ErrAbortHandler {
-			ignored = true // a deliberate abort, not a failure
-			panic(p)
-		}
-		if failure != nil && r.Tracker != nil {
-			r.Tracker.Track(failure)
-		}
-		if pe, ok := failure.(*PanicError); ok {
-			h.panicked(req, pe)
-		}
-		if abort {
-			panic(http.ErrAbortHandler)
-		}
-	}()
+	defer h.recover(tw, req)
 	h.next.ServeHTTP(tw, served)
+}
+
+// recover ends a request once next has returned or panicked: it settles the
+// response, tracks the failure and reports a panic.
+func (h *handler) recover(tw *timeoutWriter, req *http.Request) {
+	p := recover()
+	failure, abort := tw.finish(p, h.r.isFailureStatus)
+	if p == http.ErrAbortHandler {
+		panic(p) // deliberate: net/http aborts the response quietly
+	}
+	if failure != nil && h.r.Tracker != nil {
+		h.r.Tracker.Track(failure)
+	}
+	if pe, ok := failure.(*PanicError); ok {
+		h.panicked(req, pe)
+	}
+	if abort {
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // panicked reports a recovered panic to Hooks.OnPanic, or else logs it
@@ -144,7 +159,7 @@ func (h *handler) panicked(req *http.Request, pe *PanicError) {
 	logf("middleware: panic serving %s %s for %s: %v\n%s", req.Method, req.URL, req.RemoteAddr, pe.Value, pe.Stack)
 }
 
-// shed answers a request the breaker or bulkhead refused.
+// shed answers a request the bulkhead refused.
 func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 	if t := h.r.Tracker; t != nil {
 		t.Track(err)
@@ -160,5 +175,5 @@ func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 		}
 	}
 	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-	http.Error(w, "service unavailable: "+err.Error(), http.StatusServiceUnavailable)
+	http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 }
