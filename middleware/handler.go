@@ -108,7 +108,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	tw := &timeoutWriter{w: w}
+	tw := newTimeoutWriter(w, h.limit > 0)
 	if h.limit > 0 {
 		// Deferred first, so it runs last: the slot is free by then,
 		// however long the timeout response takes to reach the client.

@@ -39,16 +39,9 @@ import (
 // released the bulkhead slot, as net/http must not see the writer again
 // before the timer is done with it.
 type timeoutWriter struct {
-	w http.ResponseWriter
-	h http.Header // next's own header map when a deadline is set; nil otherwise
-
-	// Set by arm, before the timer starts; read-only afterwards.
-	ctx    requestContext
-	cancel context.CancelCauseFunc
-	timer  *time.Timer
-	te     error  // the deadline's cause
-	h1     bool   // HTTP/1.x: the timeout response closes the connection
-	fired  func() // test seam, see handler.expired
+	w  http.ResponseWriter
+	h  http.Header // next's own header map when a deadline is set; nil otherwise
+	dl *deadline   // nil without a deadline
 
 	mu        sync.Mutex
 	code      int           // final status next started its response with; 0 until then
@@ -61,6 +54,34 @@ type timeoutWriter struct {
 	replied   chan struct{} // made when timedOut is set; closed once the timeout response is sent
 }
 
+// deadline is the part of a timeoutWriter only a request with a deadline
+// needs. Set by arm, before the timer starts; read-only afterwards.
+type deadline struct {
+	ctx    requestContext
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+	te     error  // the deadline's cause
+	h1     bool   // HTTP/1.x: the timeout response closes the connection
+	fired  func() // test seam, see handler.expired
+}
+
+// timedWriter allocates a timeoutWriter and its deadline at once.
+type timedWriter struct {
+	tw timeoutWriter
+	dl deadline
+}
+
+// newTimeoutWriter returns a timeoutWriter for w, with room for a deadline
+// if timed.
+func newTimeoutWriter(w http.ResponseWriter, timed bool) *timeoutWriter {
+	if !timed {
+		return &timeoutWriter{w: w}
+	}
+	t := &timedWriter{tw: timeoutWriter{w: w}}
+	t.tw.dl = &t.dl
+	return &t.tw
+}
+
 var (
 	_ http.Flusher  = (*timeoutWriter)(nil)
 	_ http.Hijacker = (*timeoutWriter)(nil)
@@ -69,24 +90,26 @@ var (
 )
 
 // arm sets the request's deadline d from now and returns req with next's
-// context. Its timer runs expire.
+// context. Its timer runs expire. tw must come from newTimeoutWriter(w,
+// true).
 func (tw *timeoutWriter) arm(req *http.Request, d time.Duration, te error, fired func()) *http.Request {
+	dl := tw.dl
 	ctx, cancel := context.WithCancelCause(req.Context())
-	tw.ctx = requestContext{Context: ctx, tw: tw, deadline: time.Now().Add(d)}
-	tw.cancel, tw.te, tw.fired = cancel, te, fired
-	tw.h1 = req.ProtoMajor < 2
+	dl.ctx = requestContext{Context: ctx, tw: tw, deadline: time.Now().Add(d)}
+	dl.cancel, dl.te, dl.fired = cancel, te, fired
+	dl.h1 = req.ProtoMajor < 2
 	tw.h = tw.w.Header().Clone()
 	if tw.h == nil {
 		tw.h = make(http.Header)
 	}
-	tw.timer = time.AfterFunc(d, tw.expire)
-	return req.WithContext(&tw.ctx)
+	dl.timer = time.AfterFunc(d, tw.expire)
+	return req.WithContext(&dl.ctx)
 }
 
 // disarm stops the timer and ends next's context once next has returned.
 func (tw *timeoutWriter) disarm() {
-	tw.timer.Stop()
-	tw.cancel(nil)
+	tw.dl.timer.Stop()
+	tw.dl.cancel(nil)
 }
 
 // wait returns once the timer has sent the timeout response, if it took w.
@@ -105,8 +128,8 @@ func (tw *timeoutWriter) wait() {
 // connection or is hijacking it (Hijack then decides), and sends the
 // timeout response if w is free.
 func (tw *timeoutWriter) expire() {
-	if tw.fired != nil {
-		defer tw.fired()
+	if tw.dl.fired != nil {
+		defer tw.dl.fired()
 	}
 	tw.mu.Lock()
 	tw.late = true
@@ -121,7 +144,7 @@ func (tw *timeoutWriter) expire() {
 		tw.replied = replied
 	}
 	tw.mu.Unlock()
-	tw.cancel(tw.te)
+	tw.dl.cancel(tw.dl.te)
 	if replied != nil {
 		defer close(replied)
 		tw.reply()
@@ -136,7 +159,7 @@ func (tw *timeoutWriter) reply() {
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Length", strconv.Itoa(len(timeoutBody)))
-	if tw.h1 {
+	if tw.dl.h1 {
 		// next runs on and may never read the request body: net/http must
 		// not wait for the body before this response, nor reuse the
 		// connection after it.
@@ -370,7 +393,7 @@ func (tw *timeoutWriter) finish(p any, isFailure func(int) bool) (failure error,
 		}
 		return &PanicError{Value: p, Stack: debug.Stack()}, abort
 	case timedOut:
-		return tw.te, false
+		return tw.dl.te, false
 	case hijacked:
 		return nil, false
 	}
@@ -409,7 +432,7 @@ func (c *requestContext) Deadline() (time.Time, bool) {
 // context, else the parent's error, if any.
 func (c *requestContext) Err() error {
 	err := c.Context.Err()
-	if err != nil && context.Cause(c.Context) == c.tw.te {
+	if err != nil && context.Cause(c.Context) == c.tw.dl.te {
 		return context.DeadlineExceeded
 	}
 	return err
