@@ -83,10 +83,11 @@ func newTimeoutWriter(w http.ResponseWriter, timed bool) *timeoutWriter {
 }
 
 var (
-	_ http.Flusher  = (*timeoutWriter)(nil)
-	_ http.Hijacker = (*timeoutWriter)(nil)
-	_ http.Pusher   = (*timeoutWriter)(nil)
-	_ io.ReaderFrom = (*timeoutWriter)(nil)
+	_ http.Flusher    = (*timeoutWriter)(nil)
+	_ http.Hijacker   = (*timeoutWriter)(nil)
+	_ http.Pusher     = (*timeoutWriter)(nil)
+	_ io.ReaderFrom   = (*timeoutWriter)(nil)
+	_ io.StringWriter = (*timeoutWriter)(nil)
 )
 
 // arm sets the request's deadline d from now and returns req with next's
@@ -277,6 +278,15 @@ func (tw *timeoutWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return tw.w.Write(b)
+}
+
+// WriteString is Write for a string, without copying it when the server's
+// writer has a WriteString of its own (net/http's has).
+func (tw *timeoutWriter) WriteString(str string) (int, error) {
+	if err := tw.start(http.StatusOK); err != nil {
+		return 0, err
+	}
+	return io.WriteString(tw.w, str)
 }
 
 // ReadFrom copies src to the response, through the server's own ReadFrom

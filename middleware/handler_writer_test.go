@@ -46,6 +46,10 @@ func (f *fakeWriter) Write(b []byte) (int, error) {
 	f.note("Write")
 	return f.body.Write(b)
 }
+func (f *fakeWriter) WriteString(s string) (int, error) {
+	f.note("WriteString")
+	return f.body.WriteString(s)
+}
 func (f *fakeWriter) ReadFrom(r io.Reader) (int64, error) {
 	f.note("ReadFrom")
 	return io.Copy(&f.body, r)
@@ -68,7 +72,8 @@ var writerOps = []struct {
 	do    func(w http.ResponseWriter) error
 	calls []string
 }{
-	{"Write", func(w http.ResponseWriter) error { _, err := io.WriteString(w, "x"); return err }, []string{"WriteHeader OK", "Write"}},
+	{"Write", func(w http.ResponseWriter) error { _, err := w.Write([]byte("x")); return err }, []string{"WriteHeader OK", "Write"}},
+	{"WriteString", func(w http.ResponseWriter) error { _, err := w.(io.StringWriter).WriteString("x"); return err }, []string{"WriteHeader OK", "WriteString"}},
 	{"WriteHeader", func(w http.ResponseWriter) error { w.WriteHeader(http.StatusAccepted); return nil }, []string{"WriteHeader Accepted"}},
 	{"WriteHeader 103", func(w http.ResponseWriter) error { w.WriteHeader(http.StatusEarlyHints); return nil }, []string{"WriteHeader Early Hints"}},
 	{"ReadFrom", func(w http.ResponseWriter) error {
@@ -88,7 +93,7 @@ var writerOps = []struct {
 }
 
 // timeoutCalls are the calls of the timeout response.
-var timeoutCalls = []string{"WriteHeader Service Unavailable", "Write", "Flush"}
+var timeoutCalls = []string{"WriteHeader Service Unavailable", "WriteString", "Flush"}
 
 func TestHandlerWriterPassesThrough(t *testing.T) {
 	// Before the deadline, and without one, every call reaches the
