@@ -13,7 +13,7 @@ import (
 // server-side policies: Bulkhead, request timeout, panic recovery and error
 // tracking. Retry, Breaker, HostBreaker and fallbacks are client-side and do
 // not apply to a server: Handler ignores them (see "One Recovery per
-// direction" in the package documentation).
+// dependency and per direction" in the package documentation).
 //
 // # Load shedding
 //
@@ -30,14 +30,21 @@ import (
 // bulkhead's QueueTimeout). next runs on the serving goroutine with a
 // request context whose Deadline is the request's; no goroutine is started
 // and the response is not buffered. At the deadline, from the runtime
-// timer's goroutine, the context ends (Err is context.DeadlineExceeded,
-// context.Cause a *timeout.Error named "request"; contexts derived from it
-// end with context.Canceled and the same cause) and, if next has written
-// nothing yet, Handler answers 503 Service Unavailable with the body
-// "request timed out" and "Connection: close" at once. From then on every
-// write, flush, push, hijack or deadline change by next fails with
-// http.ErrHandlerTimeout and touches nothing. If next has already started
-// its response, the deadline only ends its context.
+// timer's goroutine, the context ends and, if next has written nothing
+// yet, Handler answers 503 Service Unavailable with the body "request timed
+// out" at once (with "Connection: close" on HTTP/1: next may not have read
+// the request body, and still runs). From then on every write, flush, push,
+// hijack or deadline change by next fails with http.ErrHandlerTimeout and
+// touches nothing. If next has already started its response, the deadline
+// only ends its context.
+//
+// The context's Err is then context.DeadlineExceeded and its context.Cause
+// a *timeout.Error named "request". Contexts derived from it end at the
+// same time with the same cause, but their Err is context.Canceled: so a
+// timeout.Do inside next that the request's deadline cuts short returns
+// fn's result as it is, not a *timeout.Error. (A context that can stand
+// down on a hijack, below, cannot be one of the context package's timer
+// contexts.)
 //
 // Handler returns only after next does: a handler that ignores its context
 // holds its goroutine (as with any net/http handler), but can no longer
@@ -56,8 +63,8 @@ import (
 //
 // # ResponseWriter
 //
-// The writer next gets implements http.Flusher, http.Hijacker,
-// http.Pusher and io.ReaderFrom, and the FlushError, SetReadDeadline,
+// The writer next gets implements http.Flusher, http.Hijacker, http.Pusher,
+// io.ReaderFrom and io.StringWriter, and the FlushError, SetReadDeadline,
 // SetWriteDeadline and EnableFullDuplex methods http.ResponseController
 // looks for, each passed on to the server's writer (http.ErrNotSupported
 // where that lacks it). It has no Unwrap method: every call goes through

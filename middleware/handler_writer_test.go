@@ -253,6 +253,9 @@ func TestHandlerTimeoutContext(t *testing.T) {
 					if !errors.As(cause, &te) || te.Name != "request" || childCause != cause {
 						t.Errorf("Cause %v, derived context's %v; want the request's *timeout.Error for both", cause, childCause)
 					}
+					if childErr != context.Canceled {
+						t.Errorf("derived context's Err %v, want context.Canceled (as documented)", childErr)
+					}
 				} else if errors.As(cause, &te) {
 					t.Errorf("Cause %v, want the server's own deadline", cause)
 				}
