@@ -26,6 +26,7 @@ type fakeWriter struct {
 	calls     []string
 	blockOn   string        // a call that waits for unblock
 	unblock   chan struct{} // closed by the test
+	slow      time.Duration // how long the next call takes
 	hijackErr error
 }
 
@@ -35,6 +36,10 @@ func (f *fakeWriter) note(call string) {
 	f.calls = append(f.calls, call)
 	if call == f.blockOn {
 		<-f.unblock
+	}
+	if d := f.slow; d > 0 {
+		f.slow = 0
+		time.Sleep(d) // a call slow on the network
 	}
 }
 
@@ -262,4 +267,79 @@ func TestHandlerTimeoutContext(t *testing.T) {
 			})
 		})
 	}
+}
+
+// startsResponse reports whether a call the server's writer saw starts
+// the response.
+func startsResponse(call string) bool {
+	switch call {
+	case "Write", "WriteString", "ReadFrom", "Flush", "WriteHeader OK", "WriteHeader Accepted":
+		return true
+	}
+	return false
+}
+
+func FuzzHandlerWriter(f *testing.F) {
+	// A handler makes any sequence of calls on its writer, some of them
+	// slow, with pauses, while its 1s deadline passes. Whatever the
+	// sequence: no two calls reach the server's writer at once (-race),
+	// the timeout response is sent only if the handler's response had not
+	// started and the connection was not hijacked, it is whole and
+	// nothing follows it, and every call after it fails with
+	// http.ErrHandlerTimeout (or returns nothing): a handler that sees its
+	// context end sees the timeout response already sent, or never.
+	f.Add([]byte{0}, false)
+	f.Add([]byte{0xc8 + 12, 0}, false)
+	f.Add([]byte{0xc8 + 5, 6, 0}, false)
+	f.Add([]byte{0x80 | 8, 0xc8 + 5, 0}, false)
+	f.Add([]byte{6, 0xc8 + 12, 0, 1}, true)
+	f.Add([]byte{0x80 | 3, 0xc8 + 9, 9, 9}, false)
+	f.Fuzz(func(t *testing.T, script []byte, hijackFails bool) {
+		if len(script) > 64 {
+			script = script[:64]
+		}
+		synctest.Test(t, func(t *testing.T) {
+			fw := newFakeWriter()
+			if hijackFails {
+				fw.hijackErr = http.ErrNotSupported
+			}
+			var lateErrs []error // errors of calls made once the context had ended
+			h := (&Recovery{Timeout: time.Second}).Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				for _, b := range script {
+					if b >= 0xc8 { // a pause of up to 5.5s
+						time.Sleep(time.Duration(b-0xc8) * 100 * time.Millisecond)
+						continue
+					}
+					if b&0x80 != 0 {
+						fw.slow = 700 * time.Millisecond
+					}
+					op := writerOps[int(b&0x7f)%len(writerOps)]
+					ended := req.Context().Err() != nil
+					err := op.do(w)
+					if ended {
+						lateErrs = append(lateErrs, err)
+					}
+				}
+			}))
+			h.ServeHTTP(fw, httptest.NewRequest("GET", "/", nil))
+			calls := fw.calls
+			i := slices.Index(calls, timeoutCalls[0])
+			if i < 0 {
+				return
+			}
+			if !slices.Equal(calls[i:], timeoutCalls) || fw.body.String() != timeoutBody {
+				t.Fatalf("calls %q, body %q: the timeout response is not whole, or something followed it", calls, fw.body.String())
+			}
+			for _, c := range calls[:i] {
+				if startsResponse(c) || c == "Hijack" && !hijackFails {
+					t.Fatalf("calls %q: a timeout response after the handler's %q", calls, c)
+				}
+			}
+			for _, err := range lateErrs {
+				if err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
+					t.Fatalf("a call after the timeout response (and the context's end) returned %v, want http.ErrHandlerTimeout", err)
+				}
+			}
+		})
+	})
 }
