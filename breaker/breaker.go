@@ -209,16 +209,23 @@ func (b *Breaker) Allow() (Permit, error) {
 
 // allow is Allow past its fast path, w the state word it read.
 func (b *Breaker) allow(w uint64) (Permit, error) {
-	b.mustBeNew()
-	if w&stateMask == uint64(Closed) {
+	switch State(w & stateMask) {
+	case Open:
+		if !b.due() {
+			// reject, written out: this is the path of every call while open.
+			b.shard().rejected.Add(1)
+			if b.cfg.OnReject != nil {
+				b.cfg.OnReject(b.openErr)
+			}
+			return Permit{}, b.openErr
+		}
+	case Closed:
+		b.mustBeNew() // the zero Breaker is closed, and has no fast path
 		p := Permit{b: b, w: w}
 		if b.cfg.SlowCallDuration > 0 {
 			p.start = b.now()
 		}
 		return p, nil
-	}
-	if w&stateMask == uint64(Open) && !b.due() {
-		return Permit{}, b.reject(b.openErr)
 	}
 	return b.allowSlow()
 }
