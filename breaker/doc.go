@@ -65,11 +65,13 @@
 //
 // Rejections while open return an error that matches ErrOpen with errors.Is
 // and has RetryAfter() time.Duration (time left until a probe is allowed) and
-// ErrorClass() string ("circuit_open"), so a retry loop can wait instead of
-// hammering and an error tracker can classify it. ErrTooManyCalls has
-// ErrorClass "circuit_open" as well. Both are preallocated: rejecting a call
-// allocates nothing. New panics, and Config.Validate returns an error, naming
-// the offending field ("breaker: OpenTimeout ...").
+// ErrorClass() string ("circuit_open"), so a retry loop can tell when to come
+// back instead of hammering (package retry fails fast on it unless the wait
+// fits its backoff or its MaxOpenWait) and an error tracker can classify it.
+// ErrTooManyCalls has ErrorClass "circuit_open" as well. Both are
+// preallocated: rejecting a call allocates nothing. New panics, and
+// Config.Validate returns an error, naming the offending field ("breaker:
+// OpenTimeout ...").
 //
 // # Concurrency and cost
 //
