@@ -27,9 +27,11 @@ type Recovery struct {
 	// Retry re-runs failed attempts. Nil: one attempt, no retries.
 	Retry *retry.Policy
 
-	// Breaker guards every attempt: rejected attempts fail fast with
-	// breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no breaker. Transport
-	// uses HostBreaker instead when that is set.
+	// Breaker guards every attempt of Do and Transport: rejected attempts
+	// fail fast with breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no
+	// breaker. Transport uses HostBreaker instead when that is set. Handler
+	// ignores it: a server's breaker would turn every route into a 503
+	// because one dependency or one route fails.
 	Breaker *breaker.Breaker
 
 	// HostBreaker, when set, makes each Transport keep one breaker per
