@@ -11,6 +11,7 @@ import (
 	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/fallback"
+	"github.com/seed94f50169/resilience/hedge"
 	"github.com/seed94f50169/resilience/retry"
 	"github.com/seed94f50169/resilience/timeout"
 )
@@ -26,6 +27,12 @@ const DefaultMaxRetryAfter = time.Minute
 type Recovery struct {
 	// Retry re-runs failed attempts. Nil: one attempt, no retries.
 	Retry *retry.Policy
+
+	// Hedge sends hedged requests: each attempt of the retry loop is one
+	// hedge.Do, whose attempts each go through Breaker, Bulkhead and
+	// Timeout (see hedge.go for the order). Transport hedges only the
+	// requests it may send twice, as for retries. Nil: no hedging.
+	Hedge *hedge.Policy
 
 	// Breaker guards every attempt: rejected attempts fail fast with
 	// breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no breaker. Transport
@@ -111,7 +118,7 @@ type Event struct {
 }
 
 // Do calls fn through the stack r describes, outermost first: Total timeout,
-// Retry, Breaker, Bulkhead, per-attempt Timeout. If the result is still an
+// Retry, Hedge, Breaker, Bulkhead, per-attempt Timeout. If the result is still an
 // error and fallbacks are given, they are tried in order (see fallback.Do)
 // with the caller's ctx. A nil r calls fn directly.
 //
@@ -128,7 +135,7 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	if r == nil {
 		v, err = fn(ctx)
 	} else {
-		s := stack[T]{r: r, b: r.Breaker, fn: fn, perAttempt: true, retry: r.Retry != nil}
+		s := stack[T]{r: r, b: r.Breaker, fn: fn, perAttempt: true, retry: r.Retry != nil, hedge: r.Hedge}
 		if r.Total > 0 {
 			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)
 		} else {
@@ -156,18 +163,22 @@ type stack[T any] struct {
 	n          int       // attempts started
 	prev       error     // the last attempt's error
 	until      time.Time // end of Retry.MaxElapsed, when waiting for a breaker
+
+	hedge   *hedge.Policy                                          // hedge each attempt of the retry loop
+	hedgeFn func(context.Context) func(context.Context) (T, error) // Transport: the attempts' fn, per hedged call
+	parent  context.Context                                        // an attempt of a hedged call: the call's context
 }
 
 func (s *stack[T]) run(ctx context.Context) (T, error) {
 	if !s.retry {
-		return s.attempt(ctx)
+		return s.one(ctx)
 	}
 	p := *s.r.Retry
 	p.MaxRetryAfter = s.r.maxRetryAfter() // the bound Transport parsed hints with
 	if p.MaxElapsed > 0 && s.b != nil {
 		s.until = time.Now().Add(p.MaxElapsed)
 	}
-	return retry.Do(ctx, p, s.attempt)
+	return retry.Do(ctx, p, s.one)
 }
 
 // errPanicked is the outcome a breaker records for an attempt that
@@ -196,7 +207,7 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 		}()
 		v, err, full = s.guarded(ctx)
 		ok = true
-		if full || isLocal(err) {
+		if full || isLocal(err) || errors.Is(err, errLost) {
 			p.Ignore() // the attempt never reached the backend
 		} else {
 			p.Done(err)
@@ -207,6 +218,8 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	switch {
 	case full && ctx.Err() == nil:
 		return v, s.bulkheadRejected(err)
+	case err != nil && s.lost(ctx, err):
+		return v, err // another attempt of a hedged call won
 	case err != nil:
 		s.failed(err)
 		return v, err
