@@ -340,3 +340,18 @@ func TestHedgeFailureStatusReturnsResponse(t *testing.T) {
 	}
 
 }
+
+func TestValidateHedge(t *testing.T) {
+	for _, tt := range []struct {
+		h    *hedge.Policy
+		want string
+	}{
+		{&hedge.Policy{}, ""},
+		{&hedge.Policy{MaxHedges: -1}, "middleware: Hedge: hedge: MaxHedges"},
+	} {
+		err := (&Recovery{Hedge: tt.h}).Validate()
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.want)) {
+			t.Errorf("Validate() = %v, want prefix %q", err, tt.want)
+		}
+	}
+}

@@ -311,7 +311,8 @@ func (s *stack[T]) failed(err error) {
 }
 
 // Validate reports the first invalid part of r, naming its field: a Retry
-// policy or HostBreaker configuration that its own Validate rejects. Zero
+// policy, HostBreaker configuration or Hedge policy that its own Validate
+// rejects. Zero
 // and negative durations are valid: they turn their layer off. Do and
 // Handler never fail on an invalid r (retry takes its defaults); Transport
 // panics on an invalid HostBreaker.
@@ -324,6 +325,11 @@ func (r *Recovery) Validate() error {
 	if r.HostBreaker != nil {
 		if err := r.HostBreaker.Validate(); err != nil {
 			return fmt.Errorf("middleware: HostBreaker: %w", err)
+		}
+	}
+	if r.Hedge != nil {
+		if err := r.Hedge.Validate(); err != nil {
+			return fmt.Errorf("middleware: Hedge: %w", err)
 		}
 	}
 	return nil
