@@ -355,3 +355,30 @@ func TestValidateHedge(t *testing.T) {
 		}
 	}
 }
+
+func TestDoHedgePanics(t *testing.T) {
+	// The hedge panics while the first attempt waits: the panic reaches the
+	// caller once the first attempt has been ended, and the breaker counts
+	// it as a failure.
+	synctest.Test(t, func(t *testing.T) {
+		b := breaker.New(breaker.Config{})
+		r := &Recovery{Hedge: &hedge.Policy{Delay: 10 * time.Millisecond}, Breaker: b}
+		var calls atomic.Int32
+		defer func() {
+			if v := recover(); v != "hedge boom" {
+				t.Errorf("recovered %v, want hedge boom", v)
+			}
+			if s := b.Stats(); s.Failures != 1 || s.Ignored != 1 {
+				t.Errorf("breaker %+v, want the panic as a failure and the ended first attempt ignored", s)
+			}
+		}()
+		Do(context.Background(), r, func(ctx context.Context) (int, error) {
+			if calls.Add(1) == 1 {
+				<-ctx.Done()
+				return 0, ctx.Err()
+			}
+			panic("hedge boom")
+		})
+		t.Error("Do returned")
+	})
+}
