@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -59,6 +60,7 @@ func Do[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, erro
 		start = time.Now()
 	}
 	v, err := c.runFirst(h)
+	c.returned.Store(true)
 	if h.t.Stop() {
 		// The fast path: no hedge was sent.
 		h.cur = nil
@@ -110,6 +112,8 @@ type call[T any] struct {
 	delay    time.Duration
 	adaptive bool
 	first    attemptCtx
+
+	returned atomic.Bool // the first attempt has returned
 
 	once    sync.Once
 	results chan outcome[T] // attempts → coordinator
@@ -244,11 +248,11 @@ func (c *call[T]) coordinate() {
 		}
 	}
 
-	// The first attempt may have returned just as the timer fired.
-	select {
-	case o := <-c.results:
-		take(o)
-	default:
+	// The first attempt may have returned just as the timer fired: then
+	// its outcome is on its way, and no hedge is needed.
+	if c.returned.Load() {
+		take(<-c.results)
+	} else {
 		send()
 	}
 	for running > 0 {
