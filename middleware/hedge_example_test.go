@@ -13,12 +13,12 @@ import (
 
 func ExampleDo_hedge() {
 	// Retries and hedges to one backend share a budget; each attempt of the
-	// retry loop is hedged after 20ms.
+	// retry loop is hedged after 1ms.
 	budget := retry.NewBudget(retry.BudgetConfig{})
 	r := &middleware.Recovery{
 		Total: time.Second,
 		Retry: &retry.Policy{Budget: budget},
-		Hedge: &hedge.Policy{Delay: 20 * time.Millisecond, Budget: budget},
+		Hedge: &hedge.Policy{Delay: time.Millisecond, Budget: budget},
 	}
 	var calls atomic.Int32
 	v, err := middleware.Do(context.Background(), r, func(ctx context.Context) (string, error) {
