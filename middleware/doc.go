@@ -12,8 +12,7 @@
 // The total timeout bounds every attempt and every wait. Each attempt asks
 // the breaker first, so calls it rejects never take a bulkhead slot; a full
 // bulkhead is a local condition and is neither a success nor a failure to
-// the breaker (nor is a Handler request aborted with http.ErrAbortHandler),
-// whatever its IsIgnored says. The per-attempt timeout is innermost, so a
+// the breaker, whatever its IsIgnored says. The per-attempt timeout is innermost, so a
 // slow call counts against the breaker. The tracker records every failed
 // attempt, breaker and bulkhead rejections included (errtrack classifies
 // them by their ErrorClass), and fallbacks run only when the whole stack
@@ -54,11 +53,41 @@
 // response it discards, and can keep one breaker per host. When attempts end
 // on a failure status the caller gets that response, not an error.
 //
-// Handler recovers panics into 500s, sheds load with 503 and Retry-After when
-// the breaker or bulkhead refuses a request, answers 503 when a request
-// times out before its handler wrote anything, and tracks each failed
-// request once. Its timeout is cooperative: the handler runs on the serving
-// goroutine, and a mutex orders its writes against the timeout response.
+// Handler recovers panics into 500s (reporting each to Hooks.OnPanic, or
+// logging it to the server's ErrorLog), sheds load with 503 and Retry-After
+// when the bulkhead is full, answers 503 when a request times out before its
+// handler wrote anything, and tracks each failed request once. Clients get
+// plain status texts; the detail goes to the tracker and the hooks. Its
+// timeout is cooperative: the handler runs on the serving goroutine, the
+// timeout response never waits for the client under a lock nor holds the
+// bulkhead slot, and a connection the handler hijacks (a websocket, a
+// proxied Upgrade) is the handler's alone: the timeout stands down. Handler
+// uses no breaker and no retries: those protect a caller from a dependency.
+//
+// # One Recovery per dependency and per direction
+//
+// A Recovery's breaker, bulkhead and tracker are state: whatever shares a
+// Recovery shares them. Give each dependency a client-side Recovery of its
+// own (Transport, or Do around its calls), and the server its own for
+// Handler:
+//
+//	users := &middleware.Recovery{Retry: ..., Breaker: ..., Bulkhead: ..., Timeout: ..., Tracker: usersErrs}
+//	client := &http.Client{Transport: users.Transport(http.DefaultTransport)}
+//	server := &middleware.Recovery{Bulkhead: ..., Timeout: ..., Tracker: serverErrs}
+//	http.ListenAndServe(addr, server.Handler(mux))
+//
+// Sharing one goes wrong in three ways. A breaker shared by two
+// dependencies opens for both when one is down (Handler ignores Breaker,
+// so a dependency's open breaker never turns the server's own routes,
+// /health included, into 503s, nor one failing route all the others). A
+// tracker shared by the client and the server counts one failure twice:
+// the dependency's error, then the 5xx the handler answers because of it.
+// And a bulkhead shared by inbound requests and their outbound calls
+// starves itself: requests take every slot, then each waits for a slot for
+// its own outbound call, which only a finished request can free. A breaker
+// for one route, if a route needs one, belongs around the calls that route
+// makes (Do with a client-side Recovery, or breaker.Do), not around the
+// server.
 //
 // # Concurrency
 //
@@ -66,7 +95,8 @@
 // Hooks run synchronously on the goroutine of the call they describe,
 // outside every lock. Do starts no goroutine but for the hedges that Hedge
 // sends; Handler starts none either, except the runtime timer's when a
-// request reaches its deadline.
+// request reaches its deadline (it ends the request's context and sends the
+// timeout response).
 //
 // # Cost
 //
@@ -77,7 +107,9 @@
 // each request a shallow copy of it and a body wrapper when a timeout is set,
 // and two small allocations for the call's state. Hedge adds what hedge.Do
 // costs (one allocation while no hedge is sent) and, in Transport, a
-// context and a context.AfterFunc per attempt.
+// context and a context.AfterFunc per attempt. Handler adds one
+// allocation (its ResponseWriter) to a request without a timeout; with one,
+// the request's context, timer and the handler's own header map make it 7.
 //
 // # Errors
 //

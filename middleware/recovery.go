@@ -103,9 +103,17 @@ type Hooks struct {
 	// OnFallback is called when Do turns to its fallbacks (the caller's
 	// context still alive), with the error that made it.
 	OnFallback func(Event)
+	// OnPanic is called when Handler recovers a panic of the handler it
+	// wraps (http.ErrAbortHandler excepted), with the *PanicError (value
+	// and stack) as Err and the request, whose context, method and URL
+	// identify it. Nil: Handler logs the panic to the server's ErrorLog,
+	// else to the log package's standard logger; set OnPanic to a function
+	// that does nothing to silence it.
+	OnPanic func(Event)
 }
 
-// Event describes one attempt, retry, rejection or fallback.
+// Event describes one attempt, retry, rejection, fallback or recovered
+// panic.
 type Event struct {
 	// Attempt is the attempt number, starting at 1 (0 for Handler and
 	// fallback events).
@@ -115,6 +123,10 @@ type Event struct {
 	Err error
 	// Host is the request's host (Transport, Handler); "" for Do.
 	Host string
+	// Request is the request Handler is serving (OnReject, OnPanic); nil
+	// for Do and Transport events. Hooks must not keep it, nor read its
+	// body.
+	Request *http.Request
 }
 
 // Do calls fn through the stack r describes, outermost first: Total timeout,
