@@ -88,6 +88,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			}
 		}()
 	}
+	if l := r.Limit; l != nil {
+		tok, err := l.Acquire(req.Context())
+		if err != nil {
+			ignored = true // not the backend's failure
+			h.shed(w, req, err)
+			return
+		}
+		defer func() { limitDone(tok, req, failure, ignored) }()
+	}
 	if bh := r.Bulkhead; bh != nil {
 		if err := bh.Acquire(req.Context()); err != nil {
 			ignored = true // not the backend's failure

@@ -11,6 +11,7 @@ import (
 	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/fallback"
+	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/retry"
 	"github.com/seed94f50169/resilience/timeout"
 )
@@ -43,6 +44,21 @@ type Recovery struct {
 	// (Handler). Nil: unbounded. A bulkhead rejection is retried only if
 	// Retry.Retryable is set and returns true for it.
 	Bulkhead *bulkhead.Bulkhead
+
+	// Limit bounds concurrent attempts (Do, Transport) or requests
+	// (Handler) by an adaptive limit, just outside Bulkhead: every attempt
+	// that reached the backend reports its outcome, and the RTT its token
+	// measured. A limit rejection is handled like a bulkhead one: retried
+	// only if Retry.Retryable accepts it, neither a success nor a failure to
+	// the breaker, answered 503 by Handler. Nil: no adaptive limit.
+	// Transport uses HostLimit instead when that is set.
+	Limit *limit.Limiter
+
+	// HostLimit, when set, makes each Transport keep one adaptive limiter
+	// per req.URL.Host, built from this configuration. At most MaxHosts
+	// are created; further hosts share Limit (none if nil). Do and Handler
+	// ignore it.
+	HostLimit *limit.Config
 
 	// Timeout limits each attempt (Do, Transport) or each request (Handler).
 	// Zero or negative: no per-attempt limit.
@@ -128,7 +144,7 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	if r == nil {
 		v, err = fn(ctx)
 	} else {
-		s := stack[T]{r: r, b: r.Breaker, fn: fn, perAttempt: true, retry: r.Retry != nil}
+		s := stack[T]{r: r, b: r.Breaker, lim: r.Limit, fn: fn, perAttempt: true, retry: r.Retry != nil}
 		if r.Total > 0 {
 			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)
 		} else {
@@ -149,6 +165,7 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 type stack[T any] struct {
 	r          *Recovery
 	b          *breaker.Breaker
+	lim        *limit.Limiter
 	fn         func(context.Context) (T, error)
 	host       string
 	perAttempt bool      // apply r.Timeout around fn (Transport does it itself)
@@ -217,9 +234,19 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	return v, nil
 }
 
-// guarded runs fn inside the bulkhead and the per-attempt timeout. full
-// reports that the bulkhead refused the attempt.
+// guarded runs fn inside the adaptive limit, the bulkhead and the
+// per-attempt timeout. full reports that the limit or the bulkhead refused
+// the attempt.
 func (s *stack[T]) guarded(ctx context.Context) (v T, err error, full bool) {
+	if s.lim != nil {
+		return s.limited(ctx)
+	}
+	return s.bulkheaded(ctx)
+}
+
+// bulkheaded runs fn inside the bulkhead and the per-attempt timeout. full
+// reports that the bulkhead refused the attempt.
+func (s *stack[T]) bulkheaded(ctx context.Context) (v T, err error, full bool) {
 	if bh := s.r.Bulkhead; bh != nil {
 		if err := bh.Acquire(ctx); err != nil {
 			return v, err, true
@@ -311,6 +338,11 @@ func (r *Recovery) Validate() error {
 	if r.HostBreaker != nil {
 		if err := r.HostBreaker.Validate(); err != nil {
 			return fmt.Errorf("middleware: HostBreaker: %w", err)
+		}
+	}
+	if r.HostLimit != nil {
+		if err := r.HostLimit.Validate(); err != nil {
+			return fmt.Errorf("middleware: HostLimit: %w", err)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/retry"
 	"github.com/seed94f50169/resilience/timeout"
 )
@@ -52,7 +53,8 @@ const maxDrain = 64 << 10
 // running until the returned response's body is closed, so the body stays
 // readable after RoundTrip returns. Close it, as with any response.
 //
-// Transport panics, naming the field, if HostBreaker is set but invalid.
+// Transport panics, naming the field, if HostBreaker or HostLimit is set
+// but invalid.
 func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -69,13 +71,15 @@ func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 		}
 		t.hosts = breaker.NewGroup(breaker.GroupConfig{Config: *r.HostBreaker, MaxKeys: MaxHosts, OnStateChange: r.Hooks.OnStateChange})
 	}
+	t.perHost(r)
 	return t
 }
 
 type transport struct {
-	r     *Recovery
-	base  http.RoundTripper
-	hosts *breaker.Group // per-host breakers, when HostBreaker is set
+	r      *Recovery
+	base   http.RoundTripper
+	hosts  *breaker.Group          // per-host breakers, when HostBreaker is set
+	limits *hostSet[limit.Limiter] // per-host limiters, when HostLimit is set
 
 	// The causes of the attempt and total deadlines, shared by every call
 	// (an unwrapped *timeout.Error carries no per-call state).
@@ -102,11 +106,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, t.totalErr)
 	}
 	rt := roundTrip{t: t, req: req, retry: r.Retry != nil && replayable(req)}
-	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: rt.retry}
+	s := stack[*http.Response]{r: r, b: r.Breaker, lim: r.Limit, fn: rt.send, host: req.URL.Host, retry: rt.retry}
 	if t.hosts != nil {
 		if b := t.hosts.Get(s.host); b != nil {
 			s.b = b
 		}
+	}
+	if t.limits != nil {
+		s.lim = t.limits.get(s.host)
 	}
 	resp, err := s.run(ctx)
 	if err != nil && rt.last != nil && req.Context().Err() == nil {

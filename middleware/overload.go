@@ -1,0 +1,94 @@
+package middleware
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/seed94f50169/resilience/limit"
+)
+
+// limited runs the attempt's bulkhead, timeout and fn holding a slot of
+// s.lim. It reports to the limiter only an attempt that reached the
+// backend while the caller still waited for it: a refusal by the bulkhead,
+// a local failure, a panic, or an error after ctx ended end the token
+// with Ignore, so they move neither the limit nor its RTT estimate.
+func (s *stack[T]) limited(ctx context.Context) (v T, err error, full bool) {
+	tok, err := s.lim.Acquire(ctx)
+	if err != nil {
+		return v, err, true
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tok.Ignore() // fn panicked
+		}
+	}()
+	v, err, full = s.bulkheaded(ctx)
+	ok = true
+	if full || isLocal(err) || err != nil && ctx.Err() != nil {
+		tok.Ignore()
+	} else {
+		tok.Done(err)
+	}
+	return v, err, full
+}
+
+// limitDone ends a Handler request's limit token: with the request's
+// failure (nil for success), or without a sample if the outcome says
+// nothing of the handler's health or the client went away.
+func limitDone(tok limit.Token, req *http.Request, failure error, ignored bool) {
+	if ignored || req.Context().Err() != nil && failure != nil {
+		tok.Ignore()
+		return
+	}
+	tok.Done(failure)
+}
+
+// hostSet keeps one T per host, made on the host's first use, at most
+// MaxHosts of them; further hosts get shared (which may be nil).
+type hostSet[T any] struct {
+	newT   func() *T
+	shared *T
+
+	mu    sync.RWMutex
+	hosts map[string]*T
+}
+
+func newHostSet[T any](newT func() *T, shared *T) *hostSet[T] {
+	return &hostSet[T]{newT: newT, shared: shared, hosts: map[string]*T{}}
+}
+
+// get returns host's T. A known host costs a read lock and a map lookup.
+func (h *hostSet[T]) get(host string) *T {
+	h.mu.RLock()
+	v := h.hosts[host]
+	h.mu.RUnlock()
+	if v != nil {
+		return v
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if v = h.hosts[host]; v != nil {
+		return v
+	}
+	if len(h.hosts) >= MaxHosts {
+		return h.shared
+	}
+	v = h.newT()
+	h.hosts[host] = v
+	return v
+}
+
+// perHost sets up t's per-host limiters. It panics, naming the field, on
+// an invalid HostLimit.
+func (t *transport) perHost(r *Recovery) {
+	if r.HostLimit == nil {
+		return
+	}
+	if err := (&Recovery{HostLimit: r.HostLimit}).Validate(); err != nil {
+		panic(err.Error())
+	}
+	cfg := *r.HostLimit
+	t.limits = newHostSet(func() *limit.Limiter { return limit.New(cfg) }, r.Limit)
+}
