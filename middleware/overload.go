@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/seed94f50169/resilience/limit"
+	"github.com/seed94f50169/resilience/throttle"
 )
 
 // limited runs the attempt's bulkhead, timeout and fn holding a slot of
@@ -32,6 +33,18 @@ func (s *stack[T]) limited(ctx context.Context) (v T, err error, full bool) {
 		tok.Done(err)
 	}
 	return v, err, full
+}
+
+// throttled reports an attempt's outcome to the throttle that admitted it
+// (p), if the attempt reached the backend while the caller still waited:
+// refusals by the limit or the bulkhead, local failures and errors after
+// ctx ended say nothing of the backend's accepts. An attempt the breaker
+// refused never gets here, nor does one that panicked.
+func (s *stack[T]) throttled(ctx context.Context, p throttle.Permit, err error, full bool) {
+	if s.thr == nil || full || isLocal(err) || err != nil && ctx.Err() != nil {
+		return
+	}
+	p.Done(err)
 }
 
 // limitDone ends a Handler request's limit token: with the request's
@@ -80,15 +93,18 @@ func (h *hostSet[T]) get(host string) *T {
 	return v
 }
 
-// perHost sets up t's per-host limiters. It panics, naming the field, on
-// an invalid HostLimit.
+// perHost sets up t's per-host limiters and throttles. It panics, naming
+// the field, on an invalid HostLimit or HostThrottle.
 func (t *transport) perHost(r *Recovery) {
-	if r.HostLimit == nil {
-		return
-	}
-	if err := (&Recovery{HostLimit: r.HostLimit}).Validate(); err != nil {
+	if err := (&Recovery{HostLimit: r.HostLimit, HostThrottle: r.HostThrottle}).Validate(); err != nil {
 		panic(err.Error())
 	}
-	cfg := *r.HostLimit
-	t.limits = newHostSet(func() *limit.Limiter { return limit.New(cfg) }, r.Limit)
+	if r.HostLimit != nil {
+		cfg := *r.HostLimit
+		t.limits = newHostSet(func() *limit.Limiter { return limit.New(cfg) }, r.Limit)
+	}
+	if r.HostThrottle != nil {
+		cfg := *r.HostThrottle
+		t.throttles = newHostSet(func() *throttle.Throttle { return throttle.New(cfg) }, r.Throttle)
+	}
 }

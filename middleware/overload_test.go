@@ -15,6 +15,7 @@ import (
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/retry"
+	"github.com/seed94f50169/resilience/throttle"
 )
 
 // eachCall is a limit.Config whose every call closes a window of its own,
@@ -319,4 +320,131 @@ func TestHandlerLimitSheds(t *testing.T) {
 	if tr.ByClass()["limit_exceeded"] != 1 {
 		t.Fatalf("tracked %v, want one limit_exceeded", tr.ByClass())
 	}
+}
+
+// overloadedThrottle returns a throttle that has seen n requests and no
+// accept, so it rejects nearly every request (reproducibly, by its seed).
+func overloadedThrottle(n int) *throttle.Throttle {
+	th := throttle.New(throttle.Config{MaxRejectionRate: 1, Seed: 7})
+	for range n {
+		p, err := th.Allow()
+		if err == nil {
+			p.Done(context.DeadlineExceeded)
+		}
+	}
+	return th
+}
+
+// TestDoThrottleRejection: a throttled attempt never reaches the breaker
+// or fn, and is not retried unless the policy says so.
+func TestDoThrottleRejection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th := overloadedThrottle(1000)
+		b := strictBreaker()
+		tr := errtrack.New(errtrack.Config{})
+		var retries int
+		r := &Recovery{Retry: fastRetry(3), Breaker: b, Throttle: th, Tracker: tr,
+			Hooks: Hooks{OnRetry: func(Event) { retries++ }}}
+		var ran int
+		fn := func(context.Context) (int, error) { ran++; return 1, nil }
+		var throttled int
+		for range 50 {
+			if _, err := Do(context.Background(), r, fn); errors.Is(err, throttle.ErrThrottled) {
+				throttled++
+			} else if err != nil {
+				t.Fatalf("Do = %v", err)
+			}
+		}
+		if throttled < 40 || retries != 0 || ran != 50-throttled {
+			t.Fatalf("%d of 50 throttled, %d retries, fn ran %d times; want most throttled, none retried", throttled, retries, ran)
+		}
+		if s := b.Stats(); s.Successes != uint64(ran) || s.Failures != 0 || s.Rejected != 0 {
+			t.Fatalf("breaker %+v: throttled attempts must not reach it", s)
+		}
+		if got := tr.ByClass()["throttled"]; got != uint64(throttled) {
+			t.Fatalf("tracked %d throttled, want %d", got, throttled)
+		}
+
+		p := *r.Retry
+		p.Retryable = func(err error) bool { return errors.Is(err, throttle.ErrThrottled) }
+		r.Retry = &p
+		retries = 0
+		Do(context.Background(), r, fn)
+		if retries == 0 {
+			t.Fatal("a throttled attempt was not retried although Retryable accepts it")
+		}
+	})
+}
+
+// TestDoThrottleOutcomes: the throttle hears of every attempt that reached
+// the backend, and of nothing else.
+func TestDoThrottleOutcomes(t *testing.T) {
+	overload := &StatusError{Code: http.StatusServiceUnavailable}
+	open := breaker.New(breaker.Config{})
+	open.ForceOpen()
+	full := limit.New(limit.Config{InitialLimit: 1})
+	held, _ := full.Acquire(context.Background())
+	defer held.Ignore()
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name              string
+		r                 Recovery
+		ctx               context.Context
+		err               error
+		requests, accepts uint64
+	}{
+		{"success", Recovery{}, nil, nil, 1, 1},
+		{"overload", Recovery{}, nil, overload, 1, 0},
+		{"an error the backend answered", Recovery{}, nil, errBoom, 1, 1},
+		{"each attempt", Recovery{Retry: fastRetry(3)}, nil, errBoom, 3, 3},
+		{"breaker open", Recovery{Breaker: open}, nil, nil, 0, 0},
+		{"limit reached", Recovery{Limit: full}, nil, nil, 0, 0},
+		{"caller gave up", Recovery{}, canceled, errBoom, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				th := throttle.New(throttle.Config{})
+				r := tt.r
+				r.Throttle = th
+				ctx := tt.ctx
+				if ctx == nil {
+					ctx = context.Background()
+				}
+				Do(ctx, &r, func(context.Context) (int, error) { return 1, tt.err })
+				if s := th.Stats(); s.Requests != tt.requests || s.Accepts != tt.accepts {
+					t.Fatalf("throttle %+v, want %d requests, %d accepts", s, tt.requests, tt.accepts)
+				}
+			})
+		})
+	}
+}
+
+func TestTransportHostThrottles(t *testing.T) {
+	a := newServer(t, failUntil(0))
+	b := newServer(t, failUntil(0))
+	r := &Recovery{HostThrottle: &throttle.Config{}}
+	c := client(t, r)
+	for _, u := range []string{a.URL, b.URL, b.URL} {
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+	}
+	tp := c.Transport.(*transport)
+	ta, tb := tp.throttles.get(mustHost(t, a.URL)), tp.throttles.get(mustHost(t, b.URL))
+	if ta == tb || ta.Stats().Accepts != 1 || tb.Stats().Accepts != 2 {
+		t.Fatalf("host throttles %+v, %+v; want one per host", ta.Stats(), tb.Stats())
+	}
+}
+
+func TestTransportInvalidHostThrottle(t *testing.T) {
+	defer func() {
+		if p, _ := recover().(string); !strings.HasPrefix(p, "middleware: HostThrottle: throttle: K") {
+			t.Errorf("panic %q, want one naming HostThrottle and the field", p)
+		}
+	}()
+	(&Recovery{HostThrottle: &throttle.Config{K: 0.5}}).Transport(nil)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/seed94f50169/resilience/fallback"
 	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/retry"
+	"github.com/seed94f50169/resilience/throttle"
 	"github.com/seed94f50169/resilience/timeout"
 )
 
@@ -27,6 +28,21 @@ const DefaultMaxRetryAfter = time.Minute
 type Recovery struct {
 	// Retry re-runs failed attempts. Nil: one attempt, no retries.
 	Retry *retry.Policy
+
+	// Throttle rejects attempts locally, before the breaker, with the
+	// probability its history of accepts gives (client-side adaptive
+	// throttling): an attempt it refuses never reaches the breaker or the
+	// backend, and is retried only if Retry.Retryable accepts it. Every
+	// attempt that reached the backend reports its outcome to it. Nil: no
+	// throttle. Transport uses HostThrottle instead when that is set;
+	// Handler ignores it.
+	Throttle *throttle.Throttle
+
+	// HostThrottle, when set, makes each Transport keep one throttle per
+	// req.URL.Host, built from this configuration. At most MaxHosts are
+	// created; further hosts share Throttle (none if nil). Do and Handler
+	// ignore it.
+	HostThrottle *throttle.Config
 
 	// Breaker guards every attempt: rejected attempts fail fast with
 	// breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no breaker. Transport
@@ -144,7 +160,7 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	if r == nil {
 		v, err = fn(ctx)
 	} else {
-		s := stack[T]{r: r, b: r.Breaker, lim: r.Limit, fn: fn, perAttempt: true, retry: r.Retry != nil}
+		s := stack[T]{r: r, b: r.Breaker, lim: r.Limit, thr: r.Throttle, fn: fn, perAttempt: true, retry: r.Retry != nil}
 		if r.Total > 0 {
 			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)
 		} else {
@@ -166,6 +182,7 @@ type stack[T any] struct {
 	r          *Recovery
 	b          *breaker.Breaker
 	lim        *limit.Limiter
+	thr        *throttle.Throttle
 	fn         func(context.Context) (T, error)
 	host       string
 	perAttempt bool      // apply r.Timeout around fn (Transport does it itself)
@@ -197,6 +214,13 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	if s.n > 1 && h.OnRetry != nil {
 		h.OnRetry(Event{Attempt: s.n, Err: s.prev, Host: s.host})
 	}
+	var tp throttle.Permit
+	if s.thr != nil {
+		var terr error
+		if tp, terr = s.thr.Allow(); terr != nil {
+			return v, s.bulkheadRejected(terr)
+		}
+	}
 	var full bool // the bulkhead refused the attempt
 	if s.b != nil {
 		p, rerr := s.allow(ctx)
@@ -221,6 +245,7 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	} else {
 		v, err, full = s.guarded(ctx)
 	}
+	s.throttled(ctx, tp, err, full)
 	switch {
 	case full && ctx.Err() == nil:
 		return v, s.bulkheadRejected(err)
@@ -292,8 +317,8 @@ func (s *stack[T]) allow(ctx context.Context) (breaker.Permit, error) {
 	return s.b.Allow()
 }
 
-// bulkheadRejected records a bulkhead rejection, which is retried only if
-// the retry policy's own Retryable says so.
+// bulkheadRejected records a bulkhead, limit or throttle rejection, which
+// is retried only if the retry policy's own Retryable says so.
 func (s *stack[T]) bulkheadRejected(err error) error {
 	s.reject(err)
 	s.prev = err
@@ -343,6 +368,11 @@ func (r *Recovery) Validate() error {
 	if r.HostLimit != nil {
 		if err := r.HostLimit.Validate(); err != nil {
 			return fmt.Errorf("middleware: HostLimit: %w", err)
+		}
+	}
+	if r.HostThrottle != nil {
+		if err := r.HostThrottle.Validate(); err != nil {
+			return fmt.Errorf("middleware: HostThrottle: %w", err)
 		}
 	}
 	return nil

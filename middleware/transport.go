@@ -11,6 +11,7 @@ import (
 	"github.com/seed94f50169/resilience/breaker"
 	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/retry"
+	"github.com/seed94f50169/resilience/throttle"
 	"github.com/seed94f50169/resilience/timeout"
 )
 
@@ -53,8 +54,8 @@ const maxDrain = 64 << 10
 // running until the returned response's body is closed, so the body stays
 // readable after RoundTrip returns. Close it, as with any response.
 //
-// Transport panics, naming the field, if HostBreaker or HostLimit is set
-// but invalid.
+// Transport panics, naming the field, if HostBreaker, HostLimit or
+// HostThrottle is set but invalid.
 func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -76,10 +77,11 @@ func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 }
 
 type transport struct {
-	r      *Recovery
-	base   http.RoundTripper
-	hosts  *breaker.Group          // per-host breakers, when HostBreaker is set
-	limits *hostSet[limit.Limiter] // per-host limiters, when HostLimit is set
+	r         *Recovery
+	base      http.RoundTripper
+	hosts     *breaker.Group              // per-host breakers, when HostBreaker is set
+	limits    *hostSet[limit.Limiter]     // per-host limiters, when HostLimit is set
+	throttles *hostSet[throttle.Throttle] // per-host throttles, when HostThrottle is set
 
 	// The causes of the attempt and total deadlines, shared by every call
 	// (an unwrapped *timeout.Error carries no per-call state).
@@ -106,7 +108,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, t.totalErr)
 	}
 	rt := roundTrip{t: t, req: req, retry: r.Retry != nil && replayable(req)}
-	s := stack[*http.Response]{r: r, b: r.Breaker, lim: r.Limit, fn: rt.send, host: req.URL.Host, retry: rt.retry}
+	s := stack[*http.Response]{r: r, b: r.Breaker, lim: r.Limit, thr: r.Throttle, fn: rt.send, host: req.URL.Host, retry: rt.retry}
 	if t.hosts != nil {
 		if b := t.hosts.Get(s.host); b != nil {
 			s.b = b
@@ -114,6 +116,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if t.limits != nil {
 		s.lim = t.limits.get(s.host)
+	}
+	if t.throttles != nil {
+		s.thr = t.throttles.get(s.host)
 	}
 	resp, err := s.run(ctx)
 	if err != nil && rt.last != nil && req.Context().Err() == nil {
