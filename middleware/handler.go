@@ -74,6 +74,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r := h.r
 	var failure error // the request's outcome, tracked once
 	ignored := false  // the outcome says nothing of the handler's health
+	if r.RateLimit != nil && !h.allowRate(w, req) {
+		return
+	}
 	if b := r.Breaker; b != nil {
 		p, err := b.Allow()
 		if err != nil {

@@ -2,10 +2,15 @@ package middleware
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/seed94f50169/resilience/limit"
+	"github.com/seed94f50169/resilience/ratelimit"
 	"github.com/seed94f50169/resilience/throttle"
 )
 
@@ -107,4 +112,69 @@ func (t *transport) perHost(r *Recovery) {
 		cfg := *r.HostThrottle
 		t.throttles = newHostSet(func() *throttle.Throttle { return throttle.New(cfg) }, r.Throttle)
 	}
+}
+
+// waitRate waits for a token of key's rate limit, if r has one. A refusal
+// is tracked and reported as a rejection; a context that ends first
+// returns its error.
+func (r *Recovery) waitRate(ctx context.Context, key string) error {
+	if r.RateLimit == nil {
+		return nil
+	}
+	err := r.RateLimit.Get(key).Wait(ctx)
+	if err != nil && errors.Is(err, ratelimit.ErrLimited) {
+		if t := r.Tracker; t != nil {
+			t.Track(err)
+		}
+		if f := r.Hooks.OnReject; f != nil {
+			f(Event{Err: err, Host: key})
+		}
+	}
+	return err
+}
+
+// allowRate takes a token of the request's rate limit, or answers 429 Too
+// Many Requests with a Retry-After (the time until the key's next token,
+// rounded up to whole seconds, at least 1, at most MaxRetryAfter) and
+// reports false.
+func (h *handler) allowRate(w http.ResponseWriter, req *http.Request) bool {
+	r := h.r
+	key := remoteIP(req)
+	if r.RateLimitKey != nil {
+		key = r.RateLimitKey(req)
+	}
+	err := r.RateLimit.Get(key).Allow()
+	if err == nil {
+		return true
+	}
+	if t := r.Tracker; t != nil {
+		t.Track(err)
+	}
+	if f := r.Hooks.OnReject; f != nil && req.Context().Err() == nil {
+		f(Event{Err: err, Host: req.Host})
+	}
+	w.Header().Set("Retry-After", strconv.FormatInt(seconds(min(retryAfter(err), r.maxRetryAfter())), 10))
+	http.Error(w, "too many requests: "+err.Error(), http.StatusTooManyRequests)
+	return false
+}
+
+// seconds returns d in whole seconds, rounded up, at least 1.
+func seconds(d time.Duration) int64 {
+	secs := int64(1)
+	if d > time.Second {
+		secs = int64(d / time.Second)
+		if d%time.Second != 0 {
+			secs++
+		}
+	}
+	return secs
+}
+
+// remoteIP returns the IP address of req's client, or RemoteAddr as it is
+// if it has no port.
+func remoteIP(req *http.Request) string {
+	if host, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
+		return host
+	}
+	return req.RemoteAddr
 }

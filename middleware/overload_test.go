@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/seed94f50169/resilience/breaker"
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/limit"
+	"github.com/seed94f50169/resilience/ratelimit"
 	"github.com/seed94f50169/resilience/retry"
 	"github.com/seed94f50169/resilience/throttle"
 )
@@ -447,4 +449,117 @@ func TestTransportInvalidHostThrottle(t *testing.T) {
 		}
 	}()
 	(&Recovery{HostThrottle: &throttle.Config{K: 0.5}}).Transport(nil)
+}
+
+// TestHandlerRateLimit: a client over its rate gets 429 with a Retry-After
+// and never reaches the breaker or the handler; keys are independent.
+func TestHandlerRateLimit(t *testing.T) {
+	b := strictBreaker()
+	tr := errtrack.New(errtrack.Config{})
+	var served int
+	var mu sync.Mutex
+	h := func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		served++
+		mu.Unlock()
+		io.WriteString(w, "ok")
+	}
+	tests := []struct {
+		name string
+		key  func(*http.Request) string
+		send func(c *http.Client, url string, i int) (int, http.Header)
+		want []int
+	}{
+		{"by remote IP", nil, func(c *http.Client, url string, _ int) (int, http.Header) {
+			code, _, hdr := get(t, c, url)
+			return code, hdr
+		}, []int{200, 429, 429}},
+		{"by a key of the request", func(req *http.Request) string { return req.Header.Get("X-Client") },
+			func(c *http.Client, url string, i int) (int, http.Header) {
+				req, _ := http.NewRequest("GET", url, nil)
+				req.Header.Set("X-Client", []string{"a", "b", "a"}[i])
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				readAll(t, resp)
+				return resp.StatusCode, resp.Header
+			}, []int{200, 200, 429}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := ratelimit.NewGroup(ratelimit.GroupConfig{Config: ratelimit.Config{Rate: 0.25, Burst: 1}})
+			srv, c := serve(t, &Recovery{RateLimit: g, RateLimitKey: tt.key, Breaker: b, Tracker: tr}, h)
+			for i, want := range tt.want {
+				code, hdr := tt.send(c, srv.URL, i)
+				if code != want {
+					t.Fatalf("request %d: %d, want %d", i, code, want)
+				}
+				// One token per 4s: the next is 4s away, or just under.
+				if code == 429 && hdr.Get("Retry-After") != "4" {
+					t.Fatalf("request %d: Retry-After %q, want 4", i, hdr.Get("Retry-After"))
+				}
+			}
+		})
+	}
+	if s := b.Stats(); s.Successes != 3 || s.Failures != 0 || served != 3 {
+		t.Fatalf("breaker %+v, served %d; want only the admitted requests", s, served)
+	}
+	if got := tr.ByClass()["rate_limited"]; got != 3 {
+		t.Fatalf("tracked %v, want 3 rate_limited", tr.ByClass())
+	}
+}
+
+// TestDoRateLimit: Do waits for its token, outside the total budget, and
+// is refused at once, unretried, when the token would come after its
+// deadline.
+func TestDoRateLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := ratelimit.NewGroup(ratelimit.GroupConfig{Config: ratelimit.Config{Rate: 1, Burst: 1}})
+		b := strictBreaker()
+		tr := errtrack.New(errtrack.Config{})
+		r := &Recovery{RateLimit: g, Total: 100 * time.Millisecond, Retry: fastRetry(3), Breaker: b, Tracker: tr}
+		fn, calls := flaky(0, nil)
+		start := time.Now()
+		for range 3 {
+			if _, err := Do(context.Background(), r, fn); err != nil {
+				t.Fatalf("Do = %v", err)
+			}
+		}
+		if got := time.Since(start); got != 2*time.Second || calls.Load() != 3 {
+			t.Fatalf("3 calls at 1/s took %v (%d calls), want 2s", got, calls.Load())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		_, err := Do(ctx, r, fn)
+		var ra interface{ RetryAfter() time.Duration }
+		if !errors.Is(err, ratelimit.ErrLimited) || !errors.As(err, &ra) || ra.RetryAfter() != time.Second || calls.Load() != 3 {
+			t.Fatalf("Do past the deadline = %v, %d calls; want ErrLimited at once", err, calls.Load())
+		}
+		if time.Since(start) != 2*time.Second || tr.Total() != 1 || b.Stats().Failures != 0 {
+			t.Fatalf("refusal waited, was retried or reached the breaker: tracked %d, %+v", tr.Total(), b.Stats())
+		}
+	})
+}
+
+func TestTransportRateLimitPerHost(t *testing.T) {
+	a := newServer(t, failUntil(0))
+	b := newServer(t, failUntil(0))
+	g := ratelimit.NewGroup(ratelimit.GroupConfig{Config: ratelimit.Config{Rate: 0.001, Burst: 1, MaxWait: time.Millisecond}})
+	c := client(t, &Recovery{RateLimit: g, Retry: quickRetry(3)})
+	for _, u := range []string{a.URL, b.URL} {
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatalf("first request to %s: %v", u, err)
+		}
+		readAll(t, resp)
+	}
+	body := &closeCounter{Reader: strings.NewReader("x")}
+	req, _ := http.NewRequest("PUT", a.URL, body)
+	if _, err := c.Do(req); !errors.Is(err, ratelimit.ErrLimited) || a.requests.Load() != 1 {
+		t.Fatalf("second request to a host = %v after %d requests; want ErrLimited", err, a.requests.Load())
+	}
+	if body.closed.Load() != 1 {
+		t.Errorf("refused request's body closed %d times, want 1", body.closed.Load())
+	}
 }

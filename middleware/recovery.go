@@ -12,6 +12,7 @@ import (
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/fallback"
 	"github.com/seed94f50169/resilience/limit"
+	"github.com/seed94f50169/resilience/ratelimit"
 	"github.com/seed94f50169/resilience/retry"
 	"github.com/seed94f50169/resilience/throttle"
 	"github.com/seed94f50169/resilience/timeout"
@@ -28,6 +29,20 @@ const DefaultMaxRetryAfter = time.Minute
 type Recovery struct {
 	// Retry re-runs failed attempts. Nil: one attempt, no retries.
 	Retry *retry.Policy
+
+	// RateLimit bounds the rate of calls, outermost, one token bucket per
+	// key: Handler refuses a request over its key's rate with 429 Too Many
+	// Requests and a Retry-After, the key being RateLimitKey(req); Do
+	// (key "") and Transport (key req.URL.Host) wait for a token, as
+	// ratelimit.Limiter.Wait does (bounded by the Group's MaxWait and the
+	// context's deadline), before the Total budget starts. A refusal is
+	// never retried and never reaches the breaker. Nil: no rate limit.
+	RateLimit *ratelimit.Group
+
+	// RateLimitKey picks a request's RateLimit key in Handler. Default: the
+	// client's IP address, from req.RemoteAddr (behind a proxy, take it
+	// from the header the proxy sets).
+	RateLimitKey func(req *http.Request) string
 
 	// Throttle rejects attempts locally, before the breaker, with the
 	// probability its history of accepts gives (client-side adaptive
@@ -142,8 +157,9 @@ type Event struct {
 	Host string
 }
 
-// Do calls fn through the stack r describes, outermost first: Total timeout,
-// Retry, Breaker, Bulkhead, per-attempt Timeout. If the result is still an
+// Do calls fn through the stack r describes, outermost first: RateLimit,
+// Total timeout, Retry, Throttle, Breaker, Limit, Bulkhead, per-attempt
+// Timeout. If the result is still an
 // error and fallbacks are given, they are tried in order (see fallback.Do)
 // with the caller's ctx. A nil r calls fn directly.
 //
@@ -159,7 +175,7 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	var err error
 	if r == nil {
 		v, err = fn(ctx)
-	} else {
+	} else if err = r.waitRate(ctx, ""); err == nil {
 		s := stack[T]{r: r, b: r.Breaker, lim: r.Limit, thr: r.Throttle, fn: fn, perAttempt: true, retry: r.Retry != nil}
 		if r.Total > 0 {
 			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)

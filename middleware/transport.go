@@ -20,9 +20,10 @@ import (
 const maxDrain = 64 << 10
 
 // Transport returns an http.RoundTripper that sends requests through base
-// (http.DefaultTransport if nil) under r's policies, outermost first: Total,
-// Retry, Breaker (or one breaker per host, see HostBreaker), Bulkhead,
-// per-attempt Timeout.
+// (http.DefaultTransport if nil) under r's policies, outermost first:
+// RateLimit (keyed by host), Total, Retry, Throttle, Breaker, Limit,
+// Bulkhead, per-attempt Timeout; HostBreaker, HostThrottle and HostLimit
+// keep one breaker, throttle and limiter per host.
 //
 // # Which requests are retried
 //
@@ -103,6 +104,12 @@ func (t *transport) CloseIdleConnections() {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := t.r
 	ctx := req.Context()
+	if err := r.waitRate(ctx, req.URL.Host); err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper always closes the body
+		}
+		return nil, err
+	}
 	var cancelTotal context.CancelFunc
 	if r.Total > 0 {
 		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, t.totalErr)
