@@ -14,11 +14,12 @@ import (
 	"github.com/seed94f50169/resilience/throttle"
 )
 
-// limited runs the attempt's bulkhead, timeout and fn holding a slot of
-// s.lim. It reports to the limiter only an attempt that reached the
-// backend while the caller still waited for it: a refusal by the bulkhead,
-// a local failure, a panic, or an error after ctx ended end the token
-// with Ignore, so they move neither the limit nor its RTT estimate.
+// limited runs the attempt's timeout and fn holding a slot of s.lim, so
+// the RTT its token measures is the backend's alone. It reports to the
+// limiter only an attempt that reached the backend while the caller still
+// waited for it: a local failure, a panic, or an error after ctx ended end
+// the token with Ignore, so they move neither the limit nor its RTT
+// estimate. full reports that the limit refused the attempt.
 func (s *stack[T]) limited(ctx context.Context) (v T, err error, full bool) {
 	tok, err := s.lim.Acquire(ctx)
 	if err != nil {
@@ -30,14 +31,14 @@ func (s *stack[T]) limited(ctx context.Context) (v T, err error, full bool) {
 			tok.Ignore() // fn panicked
 		}
 	}()
-	v, err, full = s.bulkheaded(ctx)
+	v, err = s.call(ctx)
 	ok = true
-	if full || isLocal(err) || err != nil && ctx.Err() != nil {
+	if isLocal(err) || err != nil && ctx.Err() != nil {
 		tok.Ignore()
 	} else {
 		tok.Done(err)
 	}
-	return v, err, full
+	return v, err, false
 }
 
 // throttled reports an attempt's outcome to the throttle that admitted it

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/ratelimit"
@@ -562,4 +563,28 @@ func TestTransportRateLimitPerHost(t *testing.T) {
 	if body.closed.Load() != 1 {
 		t.Errorf("refused request's body closed %d times, want 1", body.closed.Load())
 	}
+}
+
+// TestDoLimitInsideBulkhead: the limit's token is taken once the bulkhead
+// admitted the attempt, so the RTT it measures leaves out time queued in
+// the bulkhead.
+func TestDoLimitInsideBulkhead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bh := bulkhead.New(bulkhead.Config{MaxConcurrent: 1, QueueTimeout: bulkhead.NoQueueTimeout})
+		l := limit.New(eachCall(limit.Config{}))
+		r := &Recovery{Bulkhead: bh, Limit: l}
+		if err := bh.Acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			time.Sleep(time.Second)
+			bh.Release()
+		}()
+		if _, err := Do(context.Background(), r, sleepy(10*time.Millisecond, nil)); err != nil {
+			t.Fatal(err)
+		}
+		if s := l.Stats(); s.Samples != 1 || s.ShortRTT != 10*time.Millisecond {
+			t.Fatalf("Stats = %+v, want one 10ms sample", s)
+		}
+	})
 }

@@ -77,7 +77,7 @@ type Recovery struct {
 	Bulkhead *bulkhead.Bulkhead
 
 	// Limit bounds concurrent attempts (Do, Transport) or requests
-	// (Handler) by an adaptive limit, just outside Bulkhead: every attempt
+	// (Handler) by an adaptive limit, just inside Bulkhead: every attempt
 	// that reached the backend reports its outcome, and the RTT its token
 	// measured. A limit rejection is handled like a bulkhead one: retried
 	// only if Retry.Retryable accepts it, neither a success nor a failure to
@@ -275,31 +275,29 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	return v, nil
 }
 
-// guarded runs fn inside the adaptive limit, the bulkhead and the
-// per-attempt timeout. full reports that the limit or the bulkhead refused
+// guarded runs fn inside the bulkhead, the adaptive limit and the
+// per-attempt timeout. full reports that the bulkhead or the limit refused
 // the attempt.
 func (s *stack[T]) guarded(ctx context.Context) (v T, err error, full bool) {
-	if s.lim != nil {
-		return s.limited(ctx)
-	}
-	return s.bulkheaded(ctx)
-}
-
-// bulkheaded runs fn inside the bulkhead and the per-attempt timeout. full
-// reports that the bulkhead refused the attempt.
-func (s *stack[T]) bulkheaded(ctx context.Context) (v T, err error, full bool) {
 	if bh := s.r.Bulkhead; bh != nil {
 		if err := bh.Acquire(ctx); err != nil {
 			return v, err, true
 		}
 		defer bh.Release()
 	}
-	if d := s.r.Timeout; d > 0 && s.perAttempt {
-		v, err = timeout.Do(ctx, d, s.fn)
-	} else {
-		v, err = s.fn(ctx)
+	if s.lim != nil {
+		return s.limited(ctx)
 	}
+	v, err = s.call(ctx)
 	return v, err, false
+}
+
+// call runs fn inside the per-attempt timeout.
+func (s *stack[T]) call(ctx context.Context) (T, error) {
+	if d := s.r.Timeout; d > 0 && s.perAttempt {
+		return timeout.Do(ctx, d, s.fn)
+	}
+	return s.fn(ctx)
 }
 
 // allow asks the breaker for a permit. When retries are on and the breaker
