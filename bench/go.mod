@@ -27,6 +27,7 @@ require (
 	github.com/tklauser/numcpus v0.6.0 // indirect
 	github.com/yusufpapurcu/wmi v1.2.2 // indirect
 	golang.org/x/sys v0.24.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
 )
 
 replace github.com/seed94f50169/resilience => ../
