@@ -13,16 +13,22 @@ import (
 )
 
 // Handler returns an http.Handler that serves requests with next under r's
-// policies: Breaker, Bulkhead, request timeout, panic recovery and error
-// tracking. Retry, HostBreaker and fallbacks do not apply to a server.
+// policies, outermost first: RateLimit, Breaker, Bulkhead, Limit, request
+// timeout, panic recovery and error tracking. Retry, Throttle, the Host*
+// fields and fallbacks do not apply to a server.
 //
 // # Load shedding
 //
-// A request the Breaker or the Bulkhead refuses gets 503 Service Unavailable
-// with a Retry-After header, and next is not called. Retry-After is the
-// rejection's own hint (the breaker's time until half-open, the bulkhead's
-// queue timeout) rounded up to whole seconds, at least 1, at most
-// MaxRetryAfter.
+// A request over its client's RateLimit gets 429 Too Many Requests; one the
+// Breaker, the Bulkhead or the Limit refuses gets 503 Service Unavailable.
+// Both carry a Retry-After header, and next is not called. Retry-After is
+// the rejection's own hint (the time until the client's next token, the
+// breaker's time until half-open, the bulkhead's queue timeout, the
+// limiter's recent RTT) rounded up to whole seconds, at least 1, at most
+// MaxRetryAfter. The Limit's token measures each request from admission to
+// the end of next, and hears its failure (a panic, a timeout, a failure
+// status); a request whose client went away, or that was aborted, feeds it
+// nothing.
 //
 // # Request timeout
 //
@@ -74,6 +80,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r := h.r
 	var failure error // the request's outcome, tracked once
 	ignored := false  // the outcome says nothing of the handler's health
+	if r.RateLimit != nil && !h.allowRate(w, req) {
+		return
+	}
 	if b := r.Breaker; b != nil {
 		p, err := b.Allow()
 		if err != nil {
@@ -95,6 +104,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		defer bh.Release()
+	}
+	if l := r.Limit; l != nil {
+		tok, err := l.Acquire(req.Context())
+		if err != nil {
+			ignored = true // not the backend's failure
+			h.shed(w, req, err)
+			return
+		}
+		defer func() { limitDone(tok, req, failure, ignored) }()
 	}
 	tw := &timeoutWriter{w: w}
 	if h.limit > 0 {

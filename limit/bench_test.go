@@ -1,0 +1,61 @@
+package limit
+
+import (
+	"context"
+	"testing"
+)
+
+func BenchmarkAcquireDone(b *testing.B) {
+	l := New(Config{})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		t, err := l.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t.Done(nil)
+	}
+}
+
+func BenchmarkAcquireDoneParallel(b *testing.B) {
+	l := New(Config{})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			t, err := l.Acquire(ctx)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			t.Done(nil)
+		}
+	})
+}
+
+func BenchmarkDo(b *testing.B) {
+	l := New(Config{})
+	ctx := context.Background()
+	fn := func(context.Context) (int, error) { return 1, nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Do(ctx, l, fn); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRejected: the limit is reached and there is no queue.
+func BenchmarkRejected(b *testing.B) {
+	l := New(Config{InitialLimit: 1})
+	ctx := context.Background()
+	t, _ := l.Acquire(ctx)
+	defer t.Ignore()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Acquire(ctx); err == nil {
+			b.Fatal("admitted over the limit")
+		}
+	}
+}
