@@ -51,8 +51,9 @@ type fairRun struct {
 
 func runFairness(variant string, seed uint64) fairRun {
 	s := newSim()
-	sv := &server{s: s, r: rand.New(rand.NewPCG(seed, 2)), workers: fairWorkers, maxQueue: fairQueue,
-		service: func() time.Duration { return fairService }}
+	service := rand.New(rand.NewPCG(seed, 2))
+	sv := &server{s: s, workers: fairWorkers, maxQueue: fairQueue,
+		service: func() time.Duration { return exp(service, fairService) }}
 	run := fairRun{variant: variant, perSec: make([][2]int, int(fairLength/time.Second))}
 	var global *ratelimit.Limiter
 	var group *ratelimit.Group

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 
@@ -15,23 +16,40 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// seed1 holds every scenario run with seed 1, simulated once for all the
+// tests that look at it.
+var seed1 struct {
+	once sync.Once
+	res  results
+}
+
+func seed1Results(t *testing.T) results {
+	seed1.once.Do(func() {
+		o, err := parseFlags([]string{"-seed", "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Test(t, func(t *testing.T) { seed1.res = simulate(o) })
+	})
+	return seed1.res
+}
+
 func TestReport(t *testing.T) {
 	o, err := parseFlags([]string{"-svg", t.TempDir(), "-seed", "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res results
-	synctest.Test(t, func(t *testing.T) { res = simulate(o) })
+	res := seed1Results(t)
 	var out bytes.Buffer
 	if err := report(&out, o, res); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"retry storm", "naive retries", "never", "fairness", "per-client limit", "storm.svg", "fairness.svg"} {
+	for _, want := range []string{"retry storm", "naive retries", "never", "fairness", "per-client limit", "capacity drop", "limit Vegas", "storm.svg", "drop.svg", "fairness.svg"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
-	for _, name := range []string{"storm.svg", "fairness.svg"} {
+	for _, name := range []string{"storm.svg", "drop.svg", "fairness.svg"} {
 		data, err := os.ReadFile(filepath.Join(o.svgDir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -58,6 +76,7 @@ func TestParseFlags(t *testing.T) {
 		{nil, true, scenarioNames},
 		{[]string{"-scenario", "storm"}, true, []string{"storm"}},
 		{[]string{"-scenario", "fairness, storm"}, true, []string{"fairness", "storm"}},
+		{[]string{"-scenario", "drop"}, true, []string{"drop"}},
 		{[]string{"-scenario", "nope"}, false, nil},
 		{[]string{"extra"}, false, nil},
 		{[]string{"-seed", "x"}, false, nil},

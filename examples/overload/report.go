@@ -104,3 +104,49 @@ func fairnessChart(runs []fairRun) string {
 	}
 	return barChart("Rate limit fairness: 1 client at 1000/s, 10 at 10/s, server 200/s", "% of requests served in time", cats, 100, []series{served, worst, abuser})
 }
+
+var dropPhases = []struct {
+	name     string
+	from, to time.Duration
+}{
+	{"before (5-20s)", dropWarmup, dropStart},
+	{"drop (20-40s)", dropStart, dropEnd},
+	{"drop, settled (23-40s)", dropStart + dropSettle, dropEnd},
+	{"after (40-60s)", dropEnd, dropLength},
+}
+
+func printDrop(w io.Writer, runs []dropRun) {
+	fmt.Fprintf(w, "capacity drop: %d req/s to a backend of %d workers (%d/s), %d workers from %v to %v\n\n",
+		dropRate, dropWorkers, int(dropWorkers*time.Second/dropService), dropReduced, dropStart, dropEnd)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "admission\tphase\tgoodput/s\tshed/s\tp99 latency\tp99 / p99 before\t\n")
+	for _, r := range runs {
+		before := r.phase(dropWarmup, dropStart).p99
+		for _, ph := range dropPhases {
+			p := r.phase(ph.from, ph.to)
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%s\t%.2f\t\n", r.variant, ph.name, p.goodput, p.shed, ms(p.p99), float64(p.p99)/float64(before))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}
+
+func dropChart(runs []dropRun) string {
+	var good, p99, lim []series
+	for i, r := range runs {
+		g := series{name: r.variant, color: palette[i]}
+		l := series{name: r.variant, color: palette[i]}
+		c := series{name: r.variant, color: palette[i]}
+		for _, s := range r.secs {
+			g.values = append(g.values, float64(s.good))
+			l.values = append(l.values, float64(percentile(s.latency, 0.99))/float64(time.Millisecond))
+			c.values = append(c.values, float64(s.limit))
+		}
+		good, p99, lim = append(good, g), append(p99, l), append(lim, c)
+	}
+	return lineChart("Capacity drop: 6 of 10 workers gone from 20s to 40s (shaded)",
+		dropStart.Seconds(), dropEnd.Seconds(),
+		panel{title: "goodput (requests served per second)", unit: "requests/s", series: good},
+		panel{title: "p99 latency", unit: "ms (log)", logY: true, series: p99},
+		panel{title: "concurrency limit", unit: "requests at once", series: lim})
+}

@@ -73,13 +73,12 @@ func exp(r *rand.Rand, mean time.Duration) time.Duration {
 // up: it cannot know, which is what makes overload outlive its cause.
 type server struct {
 	s        *sim
-	r        *rand.Rand
 	workers  int
 	busy     int
 	queue    []func() // completion callbacks, FIFO
 	head     int
 	maxQueue int
-	service  func() time.Duration // mean service time now
+	service  func() time.Duration // draws the service time of a request starting now
 }
 
 // submit queues one request whose completion calls done, and reports
@@ -100,20 +99,32 @@ func (sv *server) queued() int { return len(sv.queue) - sv.head }
 
 func (sv *server) start(done func()) {
 	sv.busy++
-	sv.s.after(exp(sv.r, sv.service()), func() {
+	sv.s.after(sv.service(), func() {
 		sv.busy--
 		done()
-		if sv.queued() > 0 {
-			next := sv.queue[sv.head]
-			sv.queue[sv.head] = nil
-			sv.head++
-			if sv.head > 1024 && sv.head*2 > len(sv.queue) {
-				sv.queue = append(sv.queue[:0], sv.queue[sv.head:]...)
-				sv.head = 0
-			}
-			sv.start(next)
-		}
+		sv.fill()
 	})
+}
+
+// fill starts queued requests while workers are free.
+func (sv *server) fill() {
+	for sv.busy < sv.workers && sv.queued() > 0 {
+		next := sv.queue[sv.head]
+		sv.queue[sv.head] = nil
+		sv.head++
+		if sv.head > 1024 && sv.head*2 > len(sv.queue) {
+			sv.queue = append(sv.queue[:0], sv.queue[sv.head:]...)
+			sv.head = 0
+		}
+		sv.start(next)
+	}
+}
+
+// setWorkers changes the number of workers. Requests running on workers
+// that go away finish first.
+func (sv *server) setWorkers(n int) {
+	sv.workers = n
+	sv.fill()
 }
 
 // percentile returns the q-quantile (0 < q ≤ 1) of xs, sorting it; 0 for

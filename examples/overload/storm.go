@@ -72,13 +72,14 @@ type request struct {
 func runStorm(variant string, seed uint64) stormRun {
 	s := newSim()
 	arrivals := rand.New(rand.NewPCG(seed, 1))
+	service := rand.New(rand.NewPCG(seed, 2))
 	sv := &server{
-		s: s, r: rand.New(rand.NewPCG(seed, 2)), workers: stormWorkers, maxQueue: stormQueue,
+		s: s, workers: stormWorkers, maxQueue: stormQueue,
 		service: func() time.Duration {
 			if t := s.now(); t >= stormTrigger && t < stormTriggerEnd {
-				return 2 * stormService
+				return exp(service, 2*stormService)
 			}
-			return stormService
+			return exp(service, stormService)
 		},
 	}
 	run := stormRun{variant: variant, secs: make([]second, int(stormLength/time.Second))}

@@ -11,6 +11,12 @@ import (
 
 func runStorms(t *testing.T, seed uint64) map[string]stormRun {
 	runs := map[string]stormRun{}
+	if seed == 1 {
+		for _, r := range seed1Results(t).storm {
+			runs[r.variant] = r
+		}
+		return runs
+	}
 	for _, v := range stormVariants {
 		synctest.Test(t, func(t *testing.T) { runs[v] = runStorm(v, seed) })
 	}
