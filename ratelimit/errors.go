@@ -25,6 +25,7 @@ type LimitedError struct {
 	after time.Duration // Wait's refusals: the delay of the reservation refused
 }
 
+// Error returns "ratelimit: rate limited".
 func (e *LimitedError) Error() string { return ErrLimited.Error() }
 
 // Unwrap returns ErrLimited.

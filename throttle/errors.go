@@ -15,6 +15,7 @@ func (e *sentinel) ErrorClass() string { return "throttled" }
 // so a rejection allocates nothing. It matches ErrThrottled with errors.Is.
 type RejectedError struct{ t *Throttle }
 
+// Error returns "throttle: throttled".
 func (e *RejectedError) Error() string { return ErrThrottled.Error() }
 
 // Unwrap returns ErrThrottled.

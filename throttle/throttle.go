@@ -158,8 +158,9 @@ func mix(z uint64) uint64 {
 }
 
 // Permit is the admission of one request, returned by Allow. Report the
-// request's outcome with Done exactly once. The zero Permit's Done does
-// nothing.
+// request's outcome with Done, once. A Permit holds nothing: one that is
+// never reported (a request given up before it reached the backend) counts
+// as nothing, like an ignored outcome. The zero Permit's Done does nothing.
 type Permit struct{ t *Throttle }
 
 // Allow asks to send one request. It returns a Permit, or a *RejectedError

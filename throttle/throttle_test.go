@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -427,34 +426,37 @@ func TestConcurrentCounts(t *testing.T) {
 }
 
 func TestConcurrentWithRotation(t *testing.T) {
-	// Real time, tiny buckets: rotations race with calls under -race.
-	th := New(Config{Window: 20 * time.Millisecond, Buckets: 4})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for i := range 5000 {
-				var err error
-				if i%2 == 0 {
-					err = statusError(503)
+	// Tiny buckets, and callers that wake on bucket boundaries with the
+	// rotation timer, so that rotations run in parallel with calls (and
+	// -race checks them).
+	synctest.Test(t, func(t *testing.T) {
+		th := New(Config{Window: 20 * time.Millisecond, Buckets: 4})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for i := range 2000 {
+					var err error
+					if i%2 == 0 {
+						err = statusError(503)
+					}
+					call(th, err)
+					if s := th.Stats(); s.Accepts > s.Requests || s.RejectionProbability > defaultMaxRate {
+						t.Errorf("inconsistent Stats %+v", s)
+						return
+					}
+					if i%10 == 0 {
+						time.Sleep(time.Millisecond)
+					}
 				}
-				call(th, err)
-				_ = th.Stats()
-			}
-		})
-	}
-	wg.Wait()
-	s := th.Stats()
-	if s.Accepts > s.Requests || s.RejectionProbability < 0 || s.RejectionProbability > defaultMaxRate {
-		t.Errorf("inconsistent Stats %+v", s)
-	}
-	// Let the window drain so no timer is left behind.
-	deadline := time.Now().Add(5 * time.Second)
-	for th.armed.Load() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if th.armed.Load() {
-		t.Error("rotation timer still armed 5s after the last call")
-	}
+			})
+		}
+		wg.Wait()
+		time.Sleep(25 * time.Millisecond)
+		synctest.Wait()
+		if s := th.Stats(); s.Requests != 0 || th.armed.Load() {
+			t.Errorf("a window after the last call: %+v, timer armed %v; want empty and disarmed", s, th.armed.Load())
+		}
+	})
 }
 
 func TestAllocs(t *testing.T) {
@@ -593,5 +595,3 @@ func BenchmarkAllowDone(b *testing.B) {
 		})
 	}
 }
-
-var _ = os.Stderr
