@@ -97,3 +97,12 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestChartsWithoutData(t *testing.T) {
+	// A log panel with nothing positive, and a run with no seconds, still
+	// give well-formed numbers.
+	svg := lineChart("empty", 0, 0, panel{title: "p", logY: true, series: []series{{name: "a", color: "#000", values: []float64{0, 0}}}})
+	if strings.Contains(svg, "NaN") || strings.Contains(svg, "Inf") {
+		t.Errorf("chart of zeros has non-numbers:\n%s", svg)
+	}
+}

@@ -58,6 +58,9 @@ func (p panel) draw(b *strings.Builder, x0, y0 int, shadeFrom, shadeTo float64) 
 	maxY = niceCeil(maxY)
 	lo := 0.0
 	if p.logY {
+		if math.IsInf(minY, 1) { // nothing positive to draw
+			minY = 1
+		}
 		lo = math.Pow(10, math.Floor(math.Log10(math.Max(minY, 1e-9))))
 		maxY = math.Pow(10, math.Ceil(math.Log10(math.Max(maxY, lo*10))))
 	}
