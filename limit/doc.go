@@ -122,10 +122,12 @@
 // A Limiter is safe for concurrent use. When a slot is free and nobody is
 // queued, Acquire and Done are an atomic compare-and-swap each plus, for a
 // sampled call, two clock reads and a short critical section under a
-// mutex: no allocation. Queue entries and their timers are pooled. As with
-// package bulkhead, create a Limiter inside the testing/synctest bubble
-// that uses it. OnLimitChange is called outside any lock, after the slot
-// of the call that changed the limit is released.
+// mutex: no allocation. Without a queue, a rejection takes no lock
+// either, so shedding load stays cheap. Queue entries and their timers
+// are pooled. As with package bulkhead, create a Limiter inside the
+// testing/synctest bubble that uses it. OnLimitChange is called outside
+// any lock, after the slot of the call that changed the limit is
+// released.
 //
 // Done or Ignore when no slot is held panics. An extra one while other
 // calls hold slots cannot be told from theirs and silently lets one call
