@@ -79,3 +79,24 @@ func BenchmarkAcquireDoneSampled(b *testing.B) {
 		b.Fatalf("%d samples of %d calls", s.Samples, b.N)
 	}
 }
+
+// BenchmarkAcquireDoneUnsampled: the path of the calls that are not
+// measured, the stride held at its largest (for instruction counts under
+// valgrind, where the slowed clock would otherwise make every call a
+// sample).
+func BenchmarkAcquireDoneUnsampled(b *testing.B) {
+	l := New(Config{})
+	l.lastStart = math.MaxInt64
+	l.mu.Lock()
+	l.setStride(maxStride)
+	l.mu.Unlock()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		t, err := l.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t.Done(nil)
+	}
+}
