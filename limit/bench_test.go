@@ -78,6 +78,9 @@ func BenchmarkAcquireDoneSampled(b *testing.B) {
 	if s := l.Stats(); s.Samples < uint64(b.N) {
 		b.Fatalf("%d samples of %d calls", s.Samples, b.N)
 	}
+	l.mu.Lock()
+	l.lastStart = 0
+	l.mu.Unlock()
 }
 
 // BenchmarkAcquireDoneUnsampled: the path of the calls that are not
@@ -99,4 +102,7 @@ func BenchmarkAcquireDoneUnsampled(b *testing.B) {
 		}
 		t.Done(nil)
 	}
+	l.mu.Lock()
+	l.lastStart = 0 // let the idle timer reset the stride and stop
+	l.mu.Unlock()
 }
