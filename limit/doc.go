@@ -75,8 +75,10 @@
 // 30s) Gradient2 and Vegas run one window at ProbeLimit (default 3) and
 // take its mean RTT as their reference afresh (long, minRTT), as Envoy's
 // adaptive concurrency filter does with its minimum RTT. Calls over the
-// probe's limit wait or are rejected for that window. NoProbe turns
-// probes off.
+// probe's limit wait or are rejected for that window, which lasts at
+// least Window and WindowSamples samples: against a slow backend (an RTT
+// of seconds) raise ProbeLimit or ProbeInterval, or turn probes off with
+// NoProbe.
 //
 // # Outcomes
 //
