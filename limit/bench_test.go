@@ -2,6 +2,7 @@ package limit
 
 import (
 	"context"
+	"math"
 	"testing"
 )
 
@@ -58,4 +59,50 @@ func BenchmarkRejected(b *testing.B) {
 			b.Fatal("admitted over the limit")
 		}
 	}
+}
+
+// BenchmarkAcquireDoneSampled: every call measured, as below one call per
+// 4µs: the cost of two clock reads and the estimator's critical section.
+func BenchmarkAcquireDoneSampled(b *testing.B) {
+	l := New(Config{})
+	l.lastStart = math.MaxInt64 // keep adaptSampling from raising the stride
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		t, err := l.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t.Done(nil)
+	}
+	if s := l.Stats(); s.Samples < uint64(b.N) {
+		b.Fatalf("%d samples of %d calls", s.Samples, b.N)
+	}
+	l.mu.Lock()
+	l.lastStart = 0
+	l.mu.Unlock()
+}
+
+// BenchmarkAcquireDoneUnsampled: the path of the calls that are not
+// measured, the stride held at its largest (for instruction counts under
+// valgrind, where the slowed clock would otherwise make every call a
+// sample).
+func BenchmarkAcquireDoneUnsampled(b *testing.B) {
+	l := New(Config{})
+	l.lastStart = math.MaxInt64
+	l.mu.Lock()
+	l.setStride(maxStride)
+	l.mu.Unlock()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		t, err := l.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t.Done(nil)
+	}
+	l.mu.Lock()
+	l.lastStart = 0 // let the idle timer reset the stride and stop
+	l.mu.Unlock()
 }

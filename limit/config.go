@@ -97,10 +97,10 @@ type Config struct {
 	// answered). Default: every such error is a drop.
 	IsDrop func(err error) bool
 
-	// OnLimitChange, if set, is called after the limit changed, outside
-	// any lock, from the Done that changed it. Calls from concurrent Dones
-	// may overlap and arrive out of order; Stats().Limit is the current
-	// limit.
+	// OnLimitChange, if set, is called after the limit changed (a probe's
+	// drop to ProbeLimit and its return included), outside any lock, from
+	// the Done that changed it. Calls from concurrent Dones may overlap and
+	// arrive out of order; Stats().Limit is the current limit.
 	OnLimitChange func(from, to int)
 
 	// Tolerance (Gradient2) is how much the short-term RTT may exceed the

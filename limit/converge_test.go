@@ -36,7 +36,7 @@ func (b *backend) call() error {
 }
 
 // drive runs workers callers against be through l for d (virtual time);
-// a rejected caller tries again after 2·base. At d/2 the backend's
+// a rejected caller tries again after 5·base. At d/2 the backend's
 // capacity becomes after (if not 0). It returns the mean limit over the
 // last quarter of each half.
 func drive(l *Limiter, be *backend, workers int, d time.Duration, after int64) (first, second float64) {
@@ -48,7 +48,7 @@ func drive(l *Limiter, be *backend, workers int, d time.Duration, after int64) (
 			for ctx.Err() == nil {
 				t, err := l.Acquire(ctx)
 				if err != nil {
-					time.Sleep(2 * be.base)
+					time.Sleep(5 * be.base)
 					continue
 				}
 				t.Done(be.call())
@@ -98,7 +98,7 @@ func TestFollowsCapacity(t *testing.T) {
 				l := New(Config{Algorithm: tt.alg, ProbeInterval: 10 * time.Second})
 				be := &backend{base: 10 * time.Millisecond, shed: tt.shed}
 				be.capacity.Store(tt.before)
-				first, second := drive(l, be, 160, 60*time.Second, tt.after)
+				first, second := drive(l, be, 160, 40*time.Second, tt.after)
 				t.Logf("mean limit %.1f, then %.1f; %+v", first, second, l.Stats())
 				for _, h := range []struct {
 					got      float64

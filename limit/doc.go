@@ -75,8 +75,10 @@
 // 30s) Gradient2 and Vegas run one window at ProbeLimit (default 3) and
 // take its mean RTT as their reference afresh (long, minRTT), as Envoy's
 // adaptive concurrency filter does with its minimum RTT. Calls over the
-// probe's limit wait or are rejected for that window. NoProbe turns
-// probes off.
+// probe's limit wait or are rejected for that window, which lasts at
+// least Window and WindowSamples samples: against a slow backend (an RTT
+// of seconds) raise ProbeLimit or ProbeInterval, or turn probes off with
+// NoProbe.
 //
 // # Outcomes
 //
@@ -122,10 +124,12 @@
 // A Limiter is safe for concurrent use. When a slot is free and nobody is
 // queued, Acquire and Done are an atomic compare-and-swap each plus, for a
 // sampled call, two clock reads and a short critical section under a
-// mutex: no allocation. Queue entries and their timers are pooled. As with
-// package bulkhead, create a Limiter inside the testing/synctest bubble
-// that uses it. OnLimitChange is called outside any lock, after the slot
-// of the call that changed the limit is released.
+// mutex: no allocation. Without a queue, a rejection takes no lock
+// either, so shedding load stays cheap. Queue entries and their timers
+// are pooled. As with package bulkhead, create a Limiter inside the
+// testing/synctest bubble that uses it. OnLimitChange is called outside
+// any lock, after the slot of the call that changed the limit is
+// released.
 //
 // Done or Ignore when no slot is held panics. An extra one while other
 // calls hold slots cannot be told from theirs and silently lets one call

@@ -45,10 +45,10 @@ func (e *RejectedError) Unwrap() error {
 // ErrorClass returns "limit_exceeded".
 func (e *RejectedError) ErrorClass() string { return "limit_exceeded" }
 
-// RetryAfter is a coarse hint of when trying again makes sense: the
-// mean RTT of the limiter's last window when asked (a slot frees within about
+// RetryAfter is a coarse hint of when trying again makes sense: the mean
+// RTT of the limiter's last window when asked (a slot frees within about
 // one RTT), at least 1ms and at most 1 minute. It is 1ms before the first
-// sample, and 0 for the rejections of a zero Limiter.
+// window closes, and 0 for the rejections of a zero Limiter.
 func (e *RejectedError) RetryAfter() time.Duration {
 	if e.l == nil {
 		return 0

@@ -164,7 +164,8 @@ type Token struct {
 // caller leaves the queue and no slot is lost), with a *RejectedError
 // matching ErrLimitExceeded if the limit is reached and the queue is full
 // (or off), and with one matching ErrQueueTimeout after MaxWait in the
-// queue. A free slot is taken without locking or allocating.
+// queue. A free slot is taken, and without a queue a rejection made,
+// without locking or allocating.
 func (l *Limiter) Acquire(ctx context.Context) (Token, error) {
 	if err := ctx.Err(); err != nil {
 		l.canceled.Add(1)
@@ -174,6 +175,11 @@ func (l *Limiter) Acquire(ctx context.Context) (Token, error) {
 	for {
 		s := l.state.Load()
 		if s&admitMask >= lim { // limit reached, or callers queued
+			if l.maxQueued == 0 && s&admitMask >= l.limit.Load() {
+				// No queue to join: shedding load takes no lock.
+				l.rejected.Add(1)
+				return Token{}, &l.full
+			}
 			return l.acquireSlow(ctx)
 		}
 		if n := s + 1 + seqOne; l.state.CompareAndSwap(s, n) {

@@ -133,8 +133,9 @@ type Hooks struct {
 	// OnRetry is called before every attempt but the first, with the error
 	// that caused it.
 	OnRetry func(Event)
-	// OnReject is called when the breaker or the bulkhead refuses an
-	// attempt, or Handler sheds a request.
+	// OnReject is called when the rate limit, the throttle, the breaker,
+	// the bulkhead or the adaptive limit refuses an attempt, or Handler
+	// sheds a request.
 	OnReject func(Event)
 	// OnStateChange is called when a per-host breaker (see
 	// Recovery.HostBreaker) changes state. A Breaker built by the caller
