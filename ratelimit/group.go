@@ -46,14 +46,25 @@ type entry struct {
 	prev, next *entry // towards head, towards tail
 }
 
-// NewGroup returns an empty Group. It panics with a message naming the
-// field ("ratelimit: MaxKeys ...", or as New for Config) if cfg is invalid.
-func NewGroup(cfg GroupConfig) *Group {
-	if err := cfg.Config.Validate(); err != nil {
-		panic(err.Error())
+const maxKeys = 1 << 24
+
+// Validate reports the first invalid field of c, in an error whose message
+// names it ("ratelimit: MaxKeys ...", or as Config.Validate for Config).
+func (c GroupConfig) Validate() error {
+	if err := c.Config.Validate(); err != nil {
+		return err
 	}
-	if cfg.MaxKeys < 0 || cfg.MaxKeys > 1<<24 {
-		panic(fmt.Sprintf("ratelimit: MaxKeys must be in [0, %d], got %d", 1<<24, cfg.MaxKeys))
+	if c.MaxKeys < 0 || c.MaxKeys > maxKeys {
+		return fmt.Errorf("ratelimit: MaxKeys must be in [0, %d], got %d", maxKeys, c.MaxKeys)
+	}
+	return nil
+}
+
+// NewGroup returns an empty Group. It panics with the message of
+// cfg.Validate() if cfg is invalid.
+func NewGroup(cfg GroupConfig) *Group {
+	if err := cfg.Validate(); err != nil {
+		panic(err.Error())
 	}
 	if cfg.MaxKeys == 0 {
 		cfg.MaxKeys = DefaultMaxKeys

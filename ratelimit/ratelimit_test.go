@@ -436,6 +436,9 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	for _, n := range []int{-1, 1<<24 + 1} {
+		if err := (GroupConfig{MaxKeys: n}).Validate(); err == nil || !strings.HasPrefix(err.Error(), "ratelimit: MaxKeys ") {
+			t.Errorf("GroupConfig{MaxKeys: %d}.Validate() = %v, want an error naming MaxKeys", n, err)
+		}
 		func() {
 			defer func() {
 				if r, _ := recover().(string); !strings.HasPrefix(r, "ratelimit: MaxKeys ") {
