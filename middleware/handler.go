@@ -10,18 +10,25 @@ import (
 )
 
 // Handler returns an http.Handler that serves requests with next under r's
-// server-side policies: Bulkhead, request timeout, panic recovery and error
-// tracking. Retry, Breaker, HostBreaker and fallbacks are client-side and do
+// server-side policies, outermost first: RateLimit, Bulkhead, Limit,
+// request timeout, panic recovery and error tracking. Retry, Hedge,
+// Throttle, Breaker, the Host* fields and fallbacks are client-side and do
 // not apply to a server: Handler ignores them (see "One Recovery per
 // dependency and per direction" in the package documentation).
 //
 // # Load shedding
 //
-// A request the Bulkhead refuses gets 503 Service Unavailable with the plain
-// status text as its body and a Retry-After header, and next is not called.
-// Retry-After is the bulkhead's hint (its queue timeout) rounded up to whole
-// seconds, at least 1, at most MaxRetryAfter. The rejection itself, with its
-// detail, goes to the Tracker and Hooks.OnReject, never to the client.
+// A request over its client's RateLimit gets 429 Too Many Requests; one the
+// Bulkhead or the Limit refuses gets 503 Service Unavailable. Both have the
+// plain status text as their body and a Retry-After header, and next is not
+// called. Retry-After is the rejection's own hint (the time until the
+// client's next token, the bulkhead's queue timeout, the limiter's recent
+// RTT) rounded up to whole seconds, at least 1, at most MaxRetryAfter. The
+// rejection itself, with its detail, goes to the Tracker and
+// Hooks.OnReject, never to the client. The Limit's token measures each
+// request from admission to the end of next, and hears its failure (a
+// panic, a timeout, a failure status); a request whose client went away,
+// or that was aborted, feeds it nothing.
 //
 // # Request timeout
 //
@@ -87,7 +94,7 @@ import (
 // # Tracking
 //
 // Each failed request is tracked once, as a *PanicError, a *timeout.Error, a
-// *StatusError (a status FailureStatus reports) or the bulkhead's rejection.
+// *StatusError (a status FailureStatus reports) or the rejection.
 func (r *Recovery) Handler(next http.Handler) http.Handler {
 	d := r.Timeout
 	if d <= 0 {
@@ -108,7 +115,11 @@ type handler struct {
 var _ http.Handler = (*handler)(nil)
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	bh := h.r.Bulkhead
+	r := h.r
+	if r.RateLimit != nil && !h.allowRate(w, req) {
+		return
+	}
+	bh := r.Bulkhead
 	if bh != nil {
 		if err := bh.Acquire(req.Context()); err != nil {
 			h.shed(w, req, err)
@@ -124,20 +135,36 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if bh != nil {
 		defer bh.Release()
 	}
+	var out outcome // set by h.recover, read by the limit's token
+	if l := r.Limit; l != nil {
+		tok, err := l.Acquire(req.Context())
+		if err != nil {
+			h.shed(w, req, err)
+			return
+		}
+		defer func() { limitDone(tok, req, out.failure, out.ignored) }()
+	}
 	served := req
 	if h.limit > 0 {
 		served = tw.arm(req, h.limit, h.te, h.expired)
 		defer tw.disarm()
 	}
-	defer h.recover(tw, req)
+	defer h.recover(tw, req, &out)
 	h.next.ServeHTTP(tw, served)
+}
+
+// outcome is how a request ended.
+type outcome struct {
+	failure error // the request's failure, nil on success
+	ignored bool  // says nothing of the handler's health (a deliberate abort)
 }
 
 // recover ends a request once next has returned or panicked: it settles the
 // response, tracks the failure and reports a panic.
-func (h *handler) recover(tw *timeoutWriter, req *http.Request) {
+func (h *handler) recover(tw *timeoutWriter, req *http.Request, out *outcome) {
 	p := recover()
 	failure, abort := tw.finish(p, h.r.isFailureStatus)
+	out.failure, out.ignored = failure, p == http.ErrAbortHandler
 	if p == http.ErrAbortHandler {
 		panic(p) // deliberate: net/http aborts the response quietly
 	}
@@ -166,7 +193,7 @@ func (h *handler) panicked(req *http.Request, pe *PanicError) {
 	logf("middleware: panic serving %s %s for %s: %v\n%s", req.Method, req.URL, req.RemoteAddr, pe.Value, pe.Stack)
 }
 
-// shed answers a request the bulkhead refused.
+// shed answers a request the bulkhead or the limit refused.
 func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 	if t := h.r.Tracker; t != nil {
 		t.Track(err)
@@ -174,13 +201,6 @@ func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 	if f := h.r.Hooks.OnReject; f != nil && req.Context().Err() == nil {
 		f(Event{Err: err, Host: req.Host, Request: req})
 	}
-	secs := int64(1)
-	if d := min(retryAfter(err), h.r.maxRetryAfter()); d > time.Second {
-		secs = int64(d / time.Second) // rounded up below, without overflow
-		if d%time.Second != 0 {
-			secs++
-		}
-	}
-	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	w.Header().Set("Retry-After", strconv.FormatInt(seconds(min(retryAfter(err), h.r.maxRetryAfter())), 10))
 	http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 }

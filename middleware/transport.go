@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/retry"
+	"github.com/seed94f50169/resilience/throttle"
 	"github.com/seed94f50169/resilience/timeout"
 )
 
@@ -19,9 +21,10 @@ import (
 const maxDrain = 64 << 10
 
 // Transport returns an http.RoundTripper that sends requests through base
-// (http.DefaultTransport if nil) under r's policies, outermost first: Total,
-// Retry, Hedge, Breaker (or one breaker per host, see HostBreaker), Bulkhead,
-// per-attempt Timeout.
+// (http.DefaultTransport if nil) under r's policies, outermost first:
+// RateLimit (keyed by host), Total, Retry, Hedge, Throttle, Breaker,
+// Bulkhead, Limit, per-attempt Timeout; HostBreaker, HostThrottle and
+// HostLimit keep one breaker, throttle and limiter per host.
 //
 // # Which requests are retried
 //
@@ -63,7 +66,8 @@ const maxDrain = 64 << 10
 // running until the returned response's body is closed, so the body stays
 // readable after RoundTrip returns. Close it, as with any response.
 //
-// Transport panics, naming the field, if HostBreaker is set but invalid.
+// Transport panics, naming the field, if HostBreaker, HostLimit or
+// HostThrottle is set but invalid.
 func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -80,13 +84,16 @@ func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 		}
 		t.hosts = breaker.NewGroup(breaker.GroupConfig{Config: *r.HostBreaker, MaxKeys: MaxHosts, OnStateChange: r.Hooks.OnStateChange})
 	}
+	t.perHost(r)
 	return t
 }
 
 type transport struct {
-	r     *Recovery
-	base  http.RoundTripper
-	hosts *breaker.Group // per-host breakers, when HostBreaker is set
+	r         *Recovery
+	base      http.RoundTripper
+	hosts     *breaker.Group              // per-host breakers, when HostBreaker is set
+	limits    *hostSet[limit.Limiter]     // per-host limiters, when HostLimit is set
+	throttles *hostSet[throttle.Throttle] // per-host throttles, when HostThrottle is set
 
 	// The causes of the attempt and total deadlines, shared by every call
 	// (an unwrapped *timeout.Error carries no per-call state).
@@ -108,12 +115,18 @@ func (t *transport) CloseIdleConnections() {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := t.r
 	ctx := req.Context()
+	if err := r.waitRate(ctx, req.URL.Host); err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper always closes the body
+		}
+		return nil, err
+	}
 	var cancelTotal context.CancelFunc
 	if r.Total > 0 {
 		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, t.totalErr)
 	}
 	rt := roundTrip{t: t, req: req, retry: r.Retry != nil && replayable(req)}
-	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: rt.retry, caller: req.Context()}
+	s := stack[*http.Response]{r: r, b: r.Breaker, lim: r.Limit, thr: r.Throttle, fn: rt.send, host: req.URL.Host, retry: rt.retry, caller: req.Context()}
 	if r.Hedge != nil && replayable(req) {
 		s.hedge, s.hedgeFn = r.Hedge, rt.hedgeRound
 	}
@@ -121,6 +134,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if b := t.hosts.Get(s.host); b != nil {
 			s.b = b
 		}
+	}
+	if t.limits != nil {
+		s.lim = t.limits.get(s.host)
+	}
+	if t.throttles != nil {
+		s.thr = t.throttles.get(s.host)
 	}
 	resp, err := s.run(ctx)
 	if err != nil && rt.last != nil && req.Context().Err() == nil {
