@@ -33,14 +33,17 @@
 //	interface{ Temporary() bool }           // honoured by classification
 //
 // An open breaker's rejection reports the time left until it half-opens, so a
-// retry loop around it waits instead of burning attempts; a full bulkhead
-// reports "bulkhead_full", so the error tracker counts shed load as such.
+// retry loop around it fails fast with that hint instead of sleeping through
+// the open period or burning attempts (it waits only when the breaker
+// half-opens within its own backoff, or within a retry.Policy.MaxOpenWait it
+// was given); a full bulkhead reports "bulkhead_full", so the error tracker
+// counts shed load as such.
 //
 // When the patterns are stacked, the order matters. middleware.Recovery uses,
 // outermost first:
 //
-//	fallback → rate limit → total timeout → retry → throttle → breaker →
-//	    bulkhead → adaptive limit → attempt timeout → fn
+//	fallback → rate limit → total timeout → retry → hedge → throttle →
+//	    breaker → bulkhead → adaptive limit → attempt timeout → fn
 //
 // Each layer is where it is for a reason:
 //
@@ -49,9 +52,10 @@
 //     never retried.
 //   - The total timeout bounds every attempt and every wait between attempts.
 //   - Retry sits outside the breaker, so each attempt asks the breaker and an
-//     open breaker stops the retries (or makes them wait for half-open). A
-//     throttled or limited attempt is not retried unless the policy says so:
-//     retrying it would fight the layer that sheds the load.
+//     open breaker stops the retries at once (they wait for half-open only
+//     within their backoff, or when retry.Policy.MaxOpenWait allows it).
+//   - A throttled or limited attempt is not retried unless the policy says
+//     so: retrying it would fight the layer that sheds the load.
 //   - The throttle sits outside the breaker, so a throttled attempt is
 //     neither a success nor a failure to it.
 //   - The breaker sits outside the bulkhead and the adaptive limit, so calls

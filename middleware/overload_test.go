@@ -273,14 +273,20 @@ func TestValidateHostLimit(t *testing.T) {
 }
 
 // TestHandlerLimitSheds: Handler answers 503 with a Retry-After when the
-// limit is reached, without calling the handler or telling the breaker;
-// served requests feed the limiter.
+// limit is reached, without calling the handler; served requests feed the
+// limiter, and their slots of the bulkhead and the limit come back.
 func TestHandlerLimitSheds(t *testing.T) {
 	l := limit.New(eachCall(limit.Config{InitialLimit: 1, MaxLimit: 1}))
-	b := strictBreaker()
+	bh := bulkhead.New(bulkhead.Config{MaxConcurrent: 5})
 	tr := errtrack.New(errtrack.Config{})
+	var rejects []error
+	var mu sync.Mutex
 	entered, release := make(chan struct{}), make(chan struct{})
-	srv, c := serve(t, &Recovery{Limit: l, Breaker: b, Tracker: tr}, func(w http.ResponseWriter, req *http.Request) {
+	srv, c := serve(t, &Recovery{Limit: l, Bulkhead: bh, Tracker: tr, Hooks: Hooks{OnReject: func(e Event) {
+		mu.Lock()
+		rejects = append(rejects, e.Err)
+		mu.Unlock()
+	}}}, func(w http.ResponseWriter, req *http.Request) {
 		switch req.URL.Path {
 		case "/slow":
 			entered <- struct{}{}
@@ -305,7 +311,7 @@ func TestHandlerLimitSheds(t *testing.T) {
 	<-entered
 	code, body, hdr := get(t, c, srv.URL+"/")
 	close(release)
-	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") != "1" || !strings.Contains(body, "limit exceeded") {
+	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") != "1" || body != "Service Unavailable\n" {
 		t.Fatalf("at the limit: %d %q Retry-After=%q; want 503 with Retry-After 1", code, body, hdr.Get("Retry-After"))
 	}
 	if body := <-done; body != "done" {
@@ -317,11 +323,13 @@ func TestHandlerLimitSheds(t *testing.T) {
 	if s := l.Stats(); s.Samples != 2 || s.Drops != 1 || s.Rejected != 1 || s.InFlight != 0 {
 		t.Fatalf("limiter %+v; want the two served requests sampled, the 502 a drop", s)
 	}
-	if s := b.Stats(); s.Successes != 1 || s.Failures != 1 {
-		t.Fatalf("breaker %+v; want the shed request left out", s)
+	if s := bh.Stats(); s.InFlight != 0 || s.Acquired != 3 {
+		t.Fatalf("bulkhead %+v; want every slot back, the shed request's too", s)
 	}
-	if tr.ByClass()["limit_exceeded"] != 1 {
-		t.Fatalf("tracked %v, want one limit_exceeded", tr.ByClass())
+	mu.Lock()
+	defer mu.Unlock()
+	if tr.ByClass()["limit_exceeded"] != 1 || len(rejects) != 1 || !errors.Is(rejects[0], limit.ErrLimitExceeded) {
+		t.Fatalf("tracked %v, rejects %v; want one limit_exceeded", tr.ByClass(), rejects)
 	}
 }
 
@@ -453,9 +461,8 @@ func TestTransportInvalidHostThrottle(t *testing.T) {
 }
 
 // TestHandlerRateLimit: a client over its rate gets 429 with a Retry-After
-// and never reaches the breaker or the handler; keys are independent.
+// and never reaches the handler; keys are independent.
 func TestHandlerRateLimit(t *testing.T) {
-	b := strictBreaker()
 	tr := errtrack.New(errtrack.Config{})
 	var served int
 	var mu sync.Mutex
@@ -490,7 +497,7 @@ func TestHandlerRateLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := ratelimit.NewGroup(ratelimit.GroupConfig{Config: ratelimit.Config{Rate: 0.25, Burst: 1}})
-			srv, c := serve(t, &Recovery{RateLimit: g, RateLimitKey: tt.key, Breaker: b, Tracker: tr}, h)
+			srv, c := serve(t, &Recovery{RateLimit: g, RateLimitKey: tt.key, Tracker: tr}, h)
 			for i, want := range tt.want {
 				code, hdr := tt.send(c, srv.URL, i)
 				if code != want {
@@ -503,8 +510,8 @@ func TestHandlerRateLimit(t *testing.T) {
 			}
 		})
 	}
-	if s := b.Stats(); s.Successes != 3 || s.Failures != 0 || served != 3 {
-		t.Fatalf("breaker %+v, served %d; want only the admitted requests", s, served)
+	if served != 3 {
+		t.Fatalf("served %d, want only the 3 admitted requests", served)
 	}
 	if got := tr.ByClass()["rate_limited"]; got != 3 {
 		t.Fatalf("tracked %v, want 3 rate_limited", tr.ByClass())

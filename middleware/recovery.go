@@ -11,6 +11,7 @@ import (
 	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/fallback"
+	"github.com/seed94f50169/resilience/hedge"
 	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/ratelimit"
 	"github.com/seed94f50169/resilience/retry"
@@ -59,9 +60,17 @@ type Recovery struct {
 	// ignore it.
 	HostThrottle *throttle.Config
 
-	// Breaker guards every attempt: rejected attempts fail fast with
-	// breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no breaker. Transport
-	// uses HostBreaker instead when that is set.
+	// Hedge sends hedged requests: each attempt of the retry loop is one
+	// hedge.Do, whose attempts each go through Breaker, Bulkhead and
+	// Timeout (see hedge.go for the order). Transport hedges only the
+	// requests it may send twice, as for retries. Nil: no hedging.
+	Hedge *hedge.Policy
+
+	// Breaker guards every attempt of Do and Transport: rejected attempts
+	// fail fast with breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no
+	// breaker. Transport uses HostBreaker instead when that is set. Handler
+	// ignores it: a server's breaker would turn every route into a 503
+	// because one dependency or one route fails.
 	Breaker *breaker.Breaker
 
 	// HostBreaker, when set, makes each Transport keep one breaker per
@@ -109,8 +118,8 @@ type Recovery struct {
 	FailureStatus func(code int) bool
 
 	// MaxRetryAfter bounds the Retry-After header a Transport honours, how
-	// long an attempt waits for an open breaker instead of failing, and the
-	// Retry-After Handler sends; when set, it takes the place of
+	// long retry may wait for an open breaker (see retry.Policy.MaxOpenWait),
+	// and the Retry-After Handler sends; when set, it takes the place of
 	// Retry.MaxRetryAfter. Zero: Retry.MaxRetryAfter if set, else
 	// DefaultMaxRetryAfter (1 minute).
 	MaxRetryAfter time.Duration
@@ -144,9 +153,17 @@ type Hooks struct {
 	// OnFallback is called when Do turns to its fallbacks (the caller's
 	// context still alive), with the error that made it.
 	OnFallback func(Event)
+	// OnPanic is called when Handler recovers a panic of the handler it
+	// wraps (http.ErrAbortHandler excepted), with the *PanicError (value
+	// and stack) as Err and the request, whose context, method and URL
+	// identify it. Nil: Handler logs the panic to the server's ErrorLog,
+	// else to the log package's standard logger; set OnPanic to a function
+	// that does nothing to silence it.
+	OnPanic func(Event)
 }
 
-// Event describes one attempt, retry, rejection or fallback.
+// Event describes one attempt, retry, rejection, fallback or recovered
+// panic.
 type Event struct {
 	// Attempt is the attempt number, starting at 1 (0 for Handler and
 	// fallback events).
@@ -156,18 +173,27 @@ type Event struct {
 	Err error
 	// Host is the request's host (Transport, Handler); "" for Do.
 	Host string
+	// Request is the request Handler is serving (OnReject, OnPanic); nil
+	// for Do and Transport events. Hooks must not keep it, nor read its
+	// body.
+	Request *http.Request
 }
 
 // Do calls fn through the stack r describes, outermost first: RateLimit,
-// Total timeout, Retry, Throttle, Breaker, Limit, Bulkhead, per-attempt
-// Timeout. If the result is still an
+// Total timeout, Retry, Hedge, Throttle, Breaker, Bulkhead, Limit,
+// per-attempt Timeout. If the result is still an
 // error and fallbacks are given, they are tried in order (see fallback.Do)
 // with the caller's ctx. A nil r calls fn directly.
 //
 // The total budget is a named scope (see timeout.DoNamed): when it is what
-// cut an attempt short, the *timeout.Error has Name "total"; the per-attempt
-// limit is unnamed (Name "", Limit Timeout), which keeps it as cheap as
-// context.WithTimeout.
+// cut an attempt short, the *timeout.Error has Name "total", and when retry
+// gave up because its next wait would end past it, the
+// *retry.ExhaustedError has Scope "total"; the per-attempt limit is unnamed
+// (Name "", Limit Timeout), which keeps it as cheap as context.WithTimeout.
+//
+// A rejection by an open breaker fails fast, unless Retry's backoff or its
+// MaxOpenWait lets the call wait for the breaker to half-open (see the
+// package documentation).
 //
 // A panic in fn releases the bulkhead slot, counts as a breaker failure and
 // propagates to the caller.
@@ -177,7 +203,7 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	if r == nil {
 		v, err = fn(ctx)
 	} else if err = r.waitRate(ctx, ""); err == nil {
-		s := stack[T]{r: r, b: r.Breaker, lim: r.Limit, thr: r.Throttle, fn: fn, perAttempt: true, retry: r.Retry != nil}
+		s := stack[T]{r: r, b: r.Breaker, lim: r.Limit, thr: r.Throttle, fn: fn, perAttempt: true, retry: r.Retry != nil, caller: ctx, hedge: r.Hedge}
 		if r.Total > 0 {
 			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)
 		} else {
@@ -202,23 +228,44 @@ type stack[T any] struct {
 	thr        *throttle.Throttle
 	fn         func(context.Context) (T, error)
 	host       string
-	perAttempt bool      // apply r.Timeout around fn (Transport does it itself)
-	retry      bool      // use r.Retry
-	n          int       // attempts started
-	prev       error     // the last attempt's error
-	until      time.Time // end of Retry.MaxElapsed, when waiting for a breaker
+	caller     context.Context // the caller's context, outside Total; nil if unknown
+	perAttempt bool            // apply r.Timeout around fn (Transport does it itself)
+	retry      bool            // use r.Retry
+	n          int             // attempts started
+	prev       error           // the last attempt's error
+
+	hedge   *hedge.Policy                                          // hedge each attempt of the retry loop
+	hedgeFn func(context.Context) func(context.Context) (T, error) // Transport: the attempts' fn, per hedged call
+	parent  context.Context                                        // an attempt of a hedged call: the call's context
 }
 
+// run makes the call's attempts under ctx (inside Total). Every wait
+// between attempts, an open breaker's included, is retry's to decide.
 func (s *stack[T]) run(ctx context.Context) (T, error) {
 	if !s.retry {
-		return s.attempt(ctx)
+		return s.one(ctx)
 	}
 	p := *s.r.Retry
 	p.MaxRetryAfter = s.r.maxRetryAfter() // the bound Transport parsed hints with
-	if p.MaxElapsed > 0 && s.b != nil {
-		s.until = time.Now().Add(p.MaxElapsed)
+	v, err := retry.Do(ctx, p, s.one)
+	if err != nil && s.r.Total > 0 {
+		s.nameTotal(ctx, err)
 	}
-	return retry.Do(ctx, p, s.attempt)
+	return v, err
+}
+
+// nameTotal names the Total budget in err when retry gave up because the
+// deadline of ctx was too near and that deadline is Total's, not one the
+// caller set.
+func (s *stack[T]) nameTotal(ctx context.Context, err error) {
+	var ex *retry.ExhaustedError
+	if s.caller == nil || !errors.As(err, &ex) || !errors.Is(ex, context.DeadlineExceeded) {
+		return
+	}
+	dl, _ := ctx.Deadline()
+	if cdl, ok := s.caller.Deadline(); !ok || cdl.After(dl) {
+		ex.Scope = "total"
+	}
 }
 
 // errPanicked is the outcome a breaker records for an attempt that
@@ -240,7 +287,7 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	}
 	var full bool // the bulkhead refused the attempt
 	if s.b != nil {
-		p, rerr := s.allow(ctx)
+		p, rerr := s.b.Allow()
 		if rerr != nil {
 			s.reject(rerr)
 			s.prev = rerr
@@ -252,20 +299,22 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 				p.Done(errPanicked)
 			}
 		}()
-		v, err, full = s.guarded(ctx)
+		v, full, err = s.guarded(ctx)
 		ok = true
-		if full || isLocal(err) {
+		if full || isLocal(err) || errors.Is(err, errLost) {
 			p.Ignore() // the attempt never reached the backend
 		} else {
 			p.Done(err)
 		}
 	} else {
-		v, err, full = s.guarded(ctx)
+		v, full, err = s.guarded(ctx)
 	}
 	s.throttled(ctx, tp, err, full)
 	switch {
 	case full && ctx.Err() == nil:
 		return v, s.bulkheadRejected(err)
+	case err != nil && s.lost(ctx, err):
+		return v, err // another attempt of a hedged call won
 	case err != nil:
 		s.failed(err)
 		return v, err
@@ -279,10 +328,10 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 // guarded runs fn inside the bulkhead, the adaptive limit and the
 // per-attempt timeout. full reports that the bulkhead or the limit refused
 // the attempt.
-func (s *stack[T]) guarded(ctx context.Context) (v T, err error, full bool) {
+func (s *stack[T]) guarded(ctx context.Context) (v T, full bool, err error) {
 	if bh := s.r.Bulkhead; bh != nil {
 		if err := bh.Acquire(ctx); err != nil {
-			return v, err, true
+			return v, true, err
 		}
 		defer bh.Release()
 	}
@@ -290,7 +339,7 @@ func (s *stack[T]) guarded(ctx context.Context) (v T, err error, full bool) {
 		return s.limited(ctx)
 	}
 	v, err = s.call(ctx)
-	return v, err, false
+	return v, false, err
 }
 
 // call runs fn inside the per-attempt timeout.
@@ -299,37 +348,6 @@ func (s *stack[T]) call(ctx context.Context) (T, error) {
 		return timeout.Do(ctx, d, s.fn)
 	}
 	return s.fn(ctx)
-}
-
-// allow asks the breaker for a permit. When retries are on and the breaker
-// says when it will let calls through again, it waits that long (once)
-// rather than spending an attempt, provided the wait fits within ctx's
-// deadline, Retry.MaxElapsed and MaxRetryAfter.
-func (s *stack[T]) allow(ctx context.Context) (breaker.Permit, error) {
-	p, err := s.b.Allow()
-	if err == nil || !s.retry {
-		return p, err
-	}
-	d := retryAfter(err)
-	if d <= 0 || d > s.r.maxRetryAfter() {
-		return p, err
-	}
-	now := time.Now()
-	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
-		return p, err
-	}
-	if !s.until.IsZero() && now.Add(d).After(s.until) {
-		return p, err
-	}
-	s.reject(err)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return p, errors.Join(context.Cause(ctx), err)
-	case <-t.C:
-	}
-	return s.b.Allow()
 }
 
 // bulkheadRejected records a bulkhead, limit or throttle rejection, which
@@ -365,10 +383,11 @@ func (s *stack[T]) failed(err error) {
 }
 
 // Validate reports the first invalid part of r, naming its field: a Retry
-// policy or HostBreaker configuration that its own Validate rejects. Zero
+// policy, HostBreaker, HostLimit or HostThrottle configuration or Hedge
+// policy that its own Validate rejects. Zero
 // and negative durations are valid: they turn their layer off. Do and
 // Handler never fail on an invalid r (retry takes its defaults); Transport
-// panics on an invalid HostBreaker.
+// panics on an invalid HostBreaker, HostLimit or HostThrottle.
 func (r *Recovery) Validate() error {
 	if r.Retry != nil {
 		if err := r.Retry.Validate(); err != nil {
@@ -378,6 +397,11 @@ func (r *Recovery) Validate() error {
 	if r.HostBreaker != nil {
 		if err := r.HostBreaker.Validate(); err != nil {
 			return fmt.Errorf("middleware: HostBreaker: %w", err)
+		}
+	}
+	if r.Hedge != nil {
+		if err := r.Hedge.Validate(); err != nil {
+			return fmt.Errorf("middleware: Hedge: %w", err)
 		}
 	}
 	if r.HostLimit != nil {
