@@ -15,6 +15,7 @@ import (
 	"github.com/seed94f50169/resilience/breaker"
 	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/errtrack"
+	"github.com/seed94f50169/resilience/hedge"
 	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/ratelimit"
 	"github.com/seed94f50169/resilience/retry"
@@ -592,6 +593,39 @@ func TestDoLimitInsideBulkhead(t *testing.T) {
 		}
 		if s := l.Stats(); s.Samples != 1 || s.ShortRTT != 10*time.Millisecond {
 			t.Fatalf("Stats = %+v, want one 10ms sample", s)
+		}
+	})
+}
+
+// TestDoLimitHedged: each attempt of a hedged call holds its own slot;
+// the winner feeds the limiter and the throttle, the attempt that lost
+// (its context ended by the hedge) feeds neither.
+func TestDoLimitHedged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := limit.New(eachCall(limit.Config{}))
+		th := throttle.New(throttle.Config{})
+		r := &Recovery{Hedge: &hedge.Policy{Delay: 10 * time.Millisecond}, Limit: l, Throttle: th}
+		var calls int
+		var mu sync.Mutex
+		v, err := Do(context.Background(), r, func(ctx context.Context) (int, error) {
+			mu.Lock()
+			calls++
+			n := calls
+			mu.Unlock()
+			if n == 1 {
+				return sleepy(time.Second, nil)(ctx) // slow: the hedge wins
+			}
+			return sleepy(20*time.Millisecond, nil)(ctx)
+		})
+		if err != nil || v != 1 || calls != 2 {
+			t.Fatalf("Do = %v, %v after %d calls; want the hedge's answer", v, err, calls)
+		}
+		synctest.Wait()
+		if s := l.Stats(); s.Acquired != 2 || s.Samples != 1 || s.ShortRTT != 20*time.Millisecond || s.InFlight != 0 {
+			t.Fatalf("limiter %+v; want both attempts admitted, only the winner's 20ms sampled", s)
+		}
+		if s := th.Stats(); s.Requests != 1 || s.Accepts != 1 {
+			t.Fatalf("throttle %+v; want only the winner reported", s)
 		}
 	})
 }
