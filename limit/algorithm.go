@@ -118,11 +118,17 @@ func (e *estimator) add(start, now int64, inflight int, drop bool) bool {
 	return true
 }
 
-// endProbe takes the probe window's average RTT as the new reference.
+// endProbe takes the probe window's average RTT as the new reference:
+// Gradient2's long-term average, Vegas's no-load RTT.
 func (e *estimator) endProbe(rtt float64) {
 	e.probing = false
 	e.probes++
-	e.shortRTT, e.noLoadRTT, e.longRTT = rtt, rtt, rtt
+	e.shortRTT = rtt
+	if e.algorithm == Vegas {
+		e.noLoadRTT = rtt
+	} else {
+		e.longRTT = rtt
+	}
 }
 
 // step moves the limit by one window: its average RTT in ns (in

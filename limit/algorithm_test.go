@@ -223,9 +223,12 @@ func TestProbe(t *testing.T) {
 			if !call(10) || e.probing || e.probes != 1 {
 				t.Fatalf("probe window did not close: probing %v, probes %d", e.probing, e.probes)
 			}
-			ref := e.longRTT
+			ref, other := e.longRTT, e.noLoadRTT
 			if alg == Vegas {
-				ref = e.noLoadRTT
+				ref, other = e.noLoadRTT, e.longRTT
+			}
+			if other != 0 {
+				t.Fatalf("the other algorithm's reference was set: %v", other)
 			}
 			if ref != 10 || e.current() != e.limit {
 				t.Fatalf("after the probe: reference %v, current %v, limit %v; want 10 and the estimate back", ref, e.current(), e.limit)

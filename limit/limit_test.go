@@ -669,3 +669,65 @@ func TestQueuedAllocs(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentProbesAndQueue: many goroutines against a limiter whose
+// limit moves every call and drops to a probe every millisecond, with a
+// queue, timeouts and cancellations: no slot is lost or made up, and every
+// call is counted once.
+func TestConcurrentProbesAndQueue(t *testing.T) {
+	const workers, rounds = 16, 300
+	var changes atomic.Int64
+	l := New(Config{InitialLimit: 4, MinLimit: 2, MaxLimit: 12, MaxQueued: 6, MaxWait: 200 * time.Microsecond,
+		Window: time.Nanosecond, WindowSamples: 1, ProbeInterval: time.Millisecond, ProbeLimit: 2,
+		OnLimitChange: func(_, to int) {
+			changes.Add(1)
+			if to < 2 || to > 12 {
+				t.Errorf("limit %d outside [2, 12]", to)
+			}
+		}})
+	var wg sync.WaitGroup
+	var ok, rejected, canceled atomic.Uint64
+	for w := range workers {
+		wg.Go(func() {
+			for i := range rounds {
+				ctx, cancel := context.WithCancel(context.Background())
+				if (w+i)%5 == 0 {
+					go cancel()
+				}
+				_, err := Do(ctx, l, func(context.Context) (int, error) {
+					if s := l.Stats(); s.InFlight > 12+workers || s.Queued > 6 {
+						t.Errorf("Stats = %+v", s)
+					}
+					time.Sleep(time.Duration(i%3) * 10 * time.Microsecond)
+					if (w+i)%7 == 0 {
+						return 0, errors.New("drop")
+					}
+					return 0, nil
+				})
+				cancel()
+				switch {
+				case err == nil || err.Error() == "drop":
+					ok.Add(1)
+				case errors.Is(err, ErrLimitExceeded), errors.Is(err, ErrQueueTimeout):
+					rejected.Add(1)
+				case errors.Is(err, context.Canceled):
+					canceled.Add(1)
+				default:
+					t.Errorf("unexpected error %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	s := l.Stats()
+	if s.InFlight != 0 || s.Queued != 0 || l.head != nil {
+		t.Fatalf("after the run: Stats = %+v", s)
+	}
+	if s.Acquired != ok.Load() || s.Rejected != rejected.Load() || s.Canceled != canceled.Load() || ok.Load()+rejected.Load()+canceled.Load() != workers*rounds {
+		t.Fatalf("Stats = %+v; ok %d, rejected %d, canceled %d", s, ok.Load(), rejected.Load(), canceled.Load())
+	}
+	if changes.Load() == 0 || s.Windows == 0 {
+		t.Fatalf("the limit never moved: %+v", s)
+	}
+	t.Logf("%+v, %d changes", s, changes.Load())
+}

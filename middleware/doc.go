@@ -40,7 +40,7 @@
 //   - The adaptive limit sits inside the bulkhead, so the RTT its token
 //     measures is the backend's, without time queued for a bulkhead slot;
 //     only attempts that reached the backend while the caller still waited
-//     feed it.
+//     feed it (not one that lost to a hedge).
 //   - The per-attempt timeout is innermost, so a slow call counts against
 //     the breaker and, as a drop, against the limit.
 //
@@ -74,9 +74,9 @@
 // left out of the stack. The defaults of each layer are those of its own
 // package. Recovery has no constructor: its components validate themselves
 // when built, its durations mean "off" when zero or negative, Validate
-// reports an invalid Retry, HostBreaker, HostThrottle or HostLimit by field
-// name, and Transport panics at once (not at the first request) if one of
-// the last three is invalid.
+// reports an invalid Retry, HostBreaker, HostThrottle, HostLimit or Hedge
+// by field name, and Transport panics at once (not at the first request) if
+// HostBreaker, HostThrottle or HostLimit is invalid.
 //
 // # HTTP
 //
@@ -90,8 +90,9 @@
 // Handler recovers panics into 500s (reporting each to Hooks.OnPanic, or
 // logging it to the server's ErrorLog), answers 429 with Retry-After to a
 // client over its rate limit, sheds load with 503 and Retry-After when the
-// bulkhead or the adaptive limit refuses a request, answers 503 when a request times out before its
-// handler wrote anything, and tracks each failed request once. Clients get
+// bulkhead is full or the adaptive limit reached, answers 503 when a
+// request times out before its handler wrote anything, and tracks each
+// failed request once. Clients get
 // plain status texts; the detail goes to the tracker and the hooks. Its
 // timeout is cooperative: the handler runs on the serving goroutine, the
 // timeout response never waits for the client under a lock nor holds the
@@ -138,7 +139,7 @@
 // A successful Do through Retry, Breaker and Bulkhead allocates nothing and
 // reads the clock only for Retry.MaxElapsed or the breaker's slow-call
 // detection (tested with testing.AllocsPerRun); Limit adds no allocation
-// and reads the clock for the calls it samples; a per-attempt Timeout
+// and reads the clock only for the calls it samples; a per-attempt Timeout
 // or a Total budget costs what context.WithTimeout costs. Transport adds to
 // each request a shallow copy of it and a body wrapper when a timeout is set,
 // and two small allocations for the call's state. Hedge adds what hedge.Do

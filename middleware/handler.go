@@ -10,25 +10,26 @@ import (
 )
 
 // Handler returns an http.Handler that serves requests with next under r's
-// server-side policies, outermost first: RateLimit, Bulkhead, Limit,
-// request timeout, panic recovery and error tracking. Retry, Hedge,
-// Throttle, Breaker, the Host* fields and fallbacks are client-side and do
-// not apply to a server: Handler ignores them (see "One Recovery per
-// dependency and per direction" in the package documentation).
+// server-side policies, outermost first: RateLimit, Bulkhead, Limit, request
+// timeout, panic recovery and error tracking. Retry, Throttle, Breaker, the
+// Host* fields and fallbacks are client-side and do not apply to a server:
+// Handler ignores them (see "One Recovery per dependency and per direction"
+// in the package documentation).
 //
 // # Load shedding
 //
-// A request over its client's RateLimit gets 429 Too Many Requests; one the
-// Bulkhead or the Limit refuses gets 503 Service Unavailable. Both have the
-// plain status text as their body and a Retry-After header, and next is not
-// called. Retry-After is the rejection's own hint (the time until the
-// client's next token, the bulkhead's queue timeout, the limiter's recent
-// RTT) rounded up to whole seconds, at least 1, at most MaxRetryAfter. The
-// rejection itself, with its detail, goes to the Tracker and
-// Hooks.OnReject, never to the client. The Limit's token measures each
-// request from admission to the end of next, and hears its failure (a
-// panic, a timeout, a failure status); a request whose client went away,
-// or that was aborted, feeds it nothing.
+// A request over its client's RateLimit (keyed by RateLimitKey) gets 429
+// Too Many Requests; one the Bulkhead or the Limit refuses gets 503 Service
+// Unavailable. Each has the plain status text as its body and a Retry-After
+// header, and next is not called. Retry-After is the rejection's hint (the
+// time until the client's next token, the bulkhead's queue timeout, the
+// limiter's recent RTT) rounded up to whole seconds, at least 1, at most
+// MaxRetryAfter. The rejection itself, with its detail, goes to the Tracker
+// and Hooks.OnReject, never to the client. The Limit's token measures each
+// request from admission until next returns, and hears its failure (a
+// panic, a timeout, a failure status); a response aborted with
+// http.ErrAbortHandler, or a failure after the client went away, feeds it
+// nothing.
 //
 // # Request timeout
 //
@@ -115,16 +116,22 @@ type handler struct {
 var _ http.Handler = (*handler)(nil)
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	r := h.r
-	if r.RateLimit != nil && !h.allowRate(w, req) {
+	if h.r.RateLimit != nil && !h.allowRate(w, req) {
 		return
 	}
-	bh := r.Bulkhead
+	bh := h.r.Bulkhead
 	if bh != nil {
 		if err := bh.Acquire(req.Context()); err != nil {
 			h.shed(w, req, err)
 			return
 		}
+	}
+	tok, ok := h.acquireLimit(w, req)
+	if !ok {
+		if bh != nil {
+			bh.Release()
+		}
+		return
 	}
 	tw := newTimeoutWriter(w, h.limit > 0)
 	if h.limit > 0 {
@@ -135,39 +142,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if bh != nil {
 		defer bh.Release()
 	}
-	var out outcome // set by h.recover, read by the limit's token
-	if l := r.Limit; l != nil {
-		tok, err := l.Acquire(req.Context())
-		if err != nil {
-			h.shed(w, req, err)
-			return
-		}
-		defer func() { limitDone(tok, req, out.failure, out.ignored) }()
+	outcome := errUnsettled // the request's failure, once recover settles it
+	if h.r.Limit != nil {
+		defer func() { limitDone(tok, req, outcome) }()
 	}
 	served := req
 	if h.limit > 0 {
 		served = tw.arm(req, h.limit, h.te, h.expired)
 		defer tw.disarm()
 	}
-	defer h.recover(tw, req, &out)
+	defer h.recover(tw, req, &outcome)
 	h.next.ServeHTTP(tw, served)
-}
-
-// outcome is how a request ended.
-type outcome struct {
-	failure error // the request's failure, nil on success
-	ignored bool  // says nothing of the handler's health (a deliberate abort)
 }
 
 // recover ends a request once next has returned or panicked: it settles the
 // response, tracks the failure and reports a panic.
-func (h *handler) recover(tw *timeoutWriter, req *http.Request, out *outcome) {
+func (h *handler) recover(tw *timeoutWriter, req *http.Request, outcome *error) {
 	p := recover()
 	failure, abort := tw.finish(p, h.r.isFailureStatus)
-	out.failure, out.ignored = failure, p == http.ErrAbortHandler
 	if p == http.ErrAbortHandler {
 		panic(p) // deliberate: net/http aborts the response quietly
 	}
+	*outcome = failure
 	if failure != nil && h.r.Tracker != nil {
 		h.r.Tracker.Track(failure)
 	}

@@ -17,9 +17,10 @@ import (
 // limited runs the attempt's timeout and fn holding a slot of s.lim, so
 // the RTT its token measures is the backend's alone. It reports to the
 // limiter only an attempt that reached the backend while the caller still
-// waited for it: a local failure, a panic, or an error after ctx ended end
-// the token with Ignore, so they move neither the limit nor its RTT
-// estimate. full reports that the limit refused the attempt.
+// waited for it: a local failure, a panic, a hedged attempt that lost, or
+// an error after ctx ended end the token with Ignore, so they move neither
+// the limit nor its RTT estimate. full reports that the limit refused the
+// attempt.
 func (s *stack[T]) limited(ctx context.Context) (v T, full bool, err error) {
 	tok, err := s.lim.Acquire(ctx)
 	if err != nil {
@@ -33,7 +34,7 @@ func (s *stack[T]) limited(ctx context.Context) (v T, full bool, err error) {
 	}()
 	v, err = s.call(ctx)
 	ok = true
-	if isLocal(err) || err != nil && ctx.Err() != nil {
+	if unheard(ctx, err) {
 		tok.Ignore()
 	} else {
 		tok.Done(err)
@@ -41,27 +42,55 @@ func (s *stack[T]) limited(ctx context.Context) (v T, full bool, err error) {
 	return v, false, err
 }
 
+// unheard reports whether an attempt's outcome says nothing of the
+// backend: a local failure, a hedged attempt that lost to another, or an
+// error after the attempt's context ended (the caller gave up, or a hedge
+// won).
+func unheard(ctx context.Context, err error) bool {
+	return err != nil && (isLocal(err) || errors.Is(err, errLost) || ctx.Err() != nil)
+}
+
 // throttled reports an attempt's outcome to the throttle that admitted it
 // (p), if the attempt reached the backend while the caller still waited:
-// refusals by the limit or the bulkhead, local failures and errors after
-// ctx ended say nothing of the backend's accepts. An attempt the breaker
+// refusals by the limit or the bulkhead, local failures, hedged attempts
+// that lost and errors after ctx ended say nothing of the backend's
+// accepts. An attempt the breaker
 // refused never gets here, nor does one that panicked.
 func (s *stack[T]) throttled(ctx context.Context, p throttle.Permit, err error, full bool) {
-	if s.thr == nil || full || isLocal(err) || err != nil && ctx.Err() != nil {
+	if s.thr == nil || full || unheard(ctx, err) {
 		return
 	}
 	p.Done(err)
 }
 
+// errUnsettled is a Handler request's outcome until recover settles it;
+// it stays so when next aborts the response with http.ErrAbortHandler.
+var errUnsettled = errors.New("middleware: request not settled")
+
+// acquireLimit takes a slot of the Handler's adaptive limit, if it has
+// one, or sheds the request with 503 and reports false.
+func (h *handler) acquireLimit(w http.ResponseWriter, req *http.Request) (limit.Token, bool) {
+	l := h.r.Limit
+	if l == nil {
+		return limit.Token{}, true
+	}
+	tok, err := l.Acquire(req.Context())
+	if err != nil {
+		h.shed(w, req, err)
+		return tok, false
+	}
+	return tok, true
+}
+
 // limitDone ends a Handler request's limit token: with the request's
-// failure (nil for success), or without a sample if the outcome says
-// nothing of the handler's health or the client went away.
-func limitDone(tok limit.Token, req *http.Request, failure error, ignored bool) {
-	if ignored || req.Context().Err() != nil && failure != nil {
+// failure (nil for success), or without a sample if the response was
+// aborted, or the request failed after its client went away.
+func limitDone(tok limit.Token, req *http.Request, outcome error) {
+	if outcome == errUnsettled || req.Context().Err() != nil && outcome != nil {
 		tok.Ignore()
 		return
 	}
-	tok.Done(failure)
+	tok.Done(outcome)
 }
 
 // hostSet keeps one T per host, made on the host's first use, at most

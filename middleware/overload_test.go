@@ -15,6 +15,7 @@ import (
 	"github.com/seed94f50169/resilience/breaker"
 	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/errtrack"
+	"github.com/seed94f50169/resilience/hedge"
 	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/ratelimit"
 	"github.com/seed94f50169/resilience/retry"
@@ -274,12 +275,19 @@ func TestValidateHostLimit(t *testing.T) {
 
 // TestHandlerLimitSheds: Handler answers 503 with a Retry-After when the
 // limit is reached, without calling the handler; served requests feed the
-// limiter.
+// limiter, and their slots of the bulkhead and the limit come back.
 func TestHandlerLimitSheds(t *testing.T) {
 	l := limit.New(eachCall(limit.Config{InitialLimit: 1, MaxLimit: 1}))
+	bh := bulkhead.New(bulkhead.Config{MaxConcurrent: 5})
 	tr := errtrack.New(errtrack.Config{})
+	var rejects []error
+	var mu sync.Mutex
 	entered, release := make(chan struct{}), make(chan struct{})
-	srv, c := serve(t, &Recovery{Limit: l, Tracker: tr}, func(w http.ResponseWriter, req *http.Request) {
+	srv, c := serve(t, &Recovery{Limit: l, Bulkhead: bh, Tracker: tr, Hooks: Hooks{OnReject: func(e Event) {
+		mu.Lock()
+		rejects = append(rejects, e.Err)
+		mu.Unlock()
+	}}}, func(w http.ResponseWriter, req *http.Request) {
 		switch req.URL.Path {
 		case "/slow":
 			entered <- struct{}{}
@@ -305,7 +313,7 @@ func TestHandlerLimitSheds(t *testing.T) {
 	code, body, hdr := get(t, c, srv.URL+"/")
 	close(release)
 	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") != "1" || body != "Service Unavailable\n" {
-		t.Fatalf("at the limit: %d %q Retry-After=%q; want 503 with Retry-After 1 and the plain status text", code, body, hdr.Get("Retry-After"))
+		t.Fatalf("at the limit: %d %q Retry-After=%q; want 503 with Retry-After 1", code, body, hdr.Get("Retry-After"))
 	}
 	if body := <-done; body != "done" {
 		t.Fatalf("slow request: %q", body)
@@ -316,8 +324,13 @@ func TestHandlerLimitSheds(t *testing.T) {
 	if s := l.Stats(); s.Samples != 2 || s.Drops != 1 || s.Rejected != 1 || s.InFlight != 0 {
 		t.Fatalf("limiter %+v; want the two served requests sampled, the 502 a drop", s)
 	}
-	if tr.ByClass()["limit_exceeded"] != 1 {
-		t.Fatalf("tracked %v, want one limit_exceeded", tr.ByClass())
+	if s := bh.Stats(); s.InFlight != 0 || s.Acquired != 3 {
+		t.Fatalf("bulkhead %+v; want every slot back, the shed request's too", s)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if tr.ByClass()["limit_exceeded"] != 1 || len(rejects) != 1 || !errors.Is(rejects[0], limit.ErrLimitExceeded) {
+		t.Fatalf("tracked %v, rejects %v; want one limit_exceeded", tr.ByClass(), rejects)
 	}
 }
 
@@ -499,7 +512,7 @@ func TestHandlerRateLimit(t *testing.T) {
 		})
 	}
 	if served != 3 {
-		t.Fatalf("served %d; want only the 3 admitted requests", served)
+		t.Fatalf("served %d, want only the 3 admitted requests", served)
 	}
 	if got := tr.ByClass()["rate_limited"]; got != 3 {
 		t.Fatalf("tracked %v, want 3 rate_limited", tr.ByClass())
@@ -580,6 +593,39 @@ func TestDoLimitInsideBulkhead(t *testing.T) {
 		}
 		if s := l.Stats(); s.Samples != 1 || s.ShortRTT != 10*time.Millisecond {
 			t.Fatalf("Stats = %+v, want one 10ms sample", s)
+		}
+	})
+}
+
+// TestDoLimitHedged: each attempt of a hedged call holds its own slot;
+// the winner feeds the limiter and the throttle, the attempt that lost
+// (its context ended by the hedge) feeds neither.
+func TestDoLimitHedged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := limit.New(eachCall(limit.Config{}))
+		th := throttle.New(throttle.Config{})
+		r := &Recovery{Hedge: &hedge.Policy{Delay: 10 * time.Millisecond}, Limit: l, Throttle: th}
+		var calls int
+		var mu sync.Mutex
+		v, err := Do(context.Background(), r, func(ctx context.Context) (int, error) {
+			mu.Lock()
+			calls++
+			n := calls
+			mu.Unlock()
+			if n == 1 {
+				return sleepy(time.Second, nil)(ctx) // slow: the hedge wins
+			}
+			return sleepy(20*time.Millisecond, nil)(ctx)
+		})
+		if err != nil || v != 1 || calls != 2 {
+			t.Fatalf("Do = %v, %v after %d calls; want the hedge's answer", v, err, calls)
+		}
+		synctest.Wait()
+		if s := l.Stats(); s.Acquired != 2 || s.Samples != 1 || s.ShortRTT != 20*time.Millisecond || s.InFlight != 0 {
+			t.Fatalf("limiter %+v; want both attempts admitted, only the winner's 20ms sampled", s)
+		}
+		if s := th.Stats(); s.Requests != 1 || s.Accepts != 1 {
+			t.Fatalf("throttle %+v; want only the winner reported", s)
 		}
 	})
 }

@@ -383,11 +383,11 @@ func (s *stack[T]) failed(err error) {
 }
 
 // Validate reports the first invalid part of r, naming its field: a Retry
-// policy, HostBreaker configuration or Hedge policy that its own Validate
-// rejects. Zero
+// policy, HostBreaker, HostLimit or HostThrottle configuration or Hedge
+// policy that its own Validate rejects. Zero
 // and negative durations are valid: they turn their layer off. Do and
 // Handler never fail on an invalid r (retry takes its defaults); Transport
-// panics on an invalid HostBreaker.
+// panics on an invalid HostBreaker, HostLimit or HostThrottle.
 func (r *Recovery) Validate() error {
 	if r.Retry != nil {
 		if err := r.Retry.Validate(); err != nil {
