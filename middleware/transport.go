@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
 	"time"
 
@@ -52,12 +53,17 @@ const maxDrain = 64 << 10
 // running until the returned response's body is closed, so the body stays
 // readable after RoundTrip returns. Close it, as with any response.
 //
+// # Breakers
+//
+// The breakers of the returned *Transport can be reached for their Stats,
+// Reset or ForceOpen: see Transport.Breaker and Transport.Breakers.
+//
 // Transport panics, naming the field, if HostBreaker is set but invalid.
-func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
+func (r *Recovery) Transport(base http.RoundTripper) *Transport {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	t := &transport{
+	t := &Transport{
 		r:          r,
 		base:       base,
 		attemptErr: &timeout.Error{Limit: r.Timeout},
@@ -72,7 +78,12 @@ func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 	return t
 }
 
-type transport struct {
+// Transport is the http.RoundTripper that Recovery.Transport returns: it
+// sends requests through a base RoundTripper under a Recovery's policies,
+// and gives access to the breakers that guard them. It is safe for
+// concurrent use. Build one with Recovery.Transport; the zero Transport is
+// not usable.
+type Transport struct {
 	r     *Recovery
 	base  http.RoundTripper
 	hosts *breaker.Group // per-host breakers, when HostBreaker is set
@@ -82,19 +93,45 @@ type transport struct {
 	attemptErr, totalErr *timeout.Error
 }
 
-var _ http.RoundTripper = (*transport)(nil)
+var _ http.RoundTripper = (*Transport)(nil)
 
 // CloseIdleConnections closes the idle connections of the base transport, if
 // it can, so that http.Client.CloseIdleConnections reaches through the
 // middleware.
-func (t *transport) CloseIdleConnections() {
+func (t *Transport) CloseIdleConnections() {
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
 }
 
+// Breaker returns the breaker that guards requests to host, where host is
+// spelled as in req.URL.Host ("api.example", "127.0.0.1:8080"): with
+// HostBreaker set, that host's own breaker, created now if no request has
+// created it yet (it then counts towards MaxHosts); once MaxHosts breakers
+// exist, or without HostBreaker, the shared Recovery.Breaker, which may be
+// nil. Read its Stats, or Reset or ForceOpen it, as with any breaker: the
+// requests that follow see the change.
+func (t *Transport) Breaker(host string) *breaker.Breaker {
+	if t.hosts != nil {
+		if b := t.hosts.Get(host); b != nil {
+			return b
+		}
+	}
+	return t.r.Breaker
+}
+
+// Breakers iterates over the per-host breakers created so far (by requests
+// or by Breaker), keyed by host, in no order; without HostBreaker there
+// are none. The shared Recovery.Breaker is not among them.
+func (t *Transport) Breakers() iter.Seq2[string, *breaker.Breaker] {
+	if t.hosts == nil {
+		return func(func(string, *breaker.Breaker) bool) {}
+	}
+	return t.hosts.All()
+}
+
 // RoundTrip implements http.RoundTripper.
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := t.r
 	ctx := req.Context()
 	var cancelTotal context.CancelFunc
@@ -102,12 +139,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, t.totalErr)
 	}
 	rt := roundTrip{t: t, req: req, retry: r.Retry != nil && replayable(req)}
-	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: rt.retry}
-	if t.hosts != nil {
-		if b := t.hosts.Get(s.host); b != nil {
-			s.b = b
-		}
-	}
+	s := stack[*http.Response]{r: r, b: t.Breaker(req.URL.Host), fn: rt.send, host: req.URL.Host, retry: rt.retry}
 	resp, err := s.run(ctx)
 	if err != nil && rt.last != nil && req.Context().Err() == nil {
 		var se *StatusError
@@ -132,7 +164,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // roundTrip is the state of one RoundTrip across its attempts.
 type roundTrip struct {
-	t     *transport
+	t     *Transport
 	req   *http.Request
 	retry bool         // req may be sent again
 	sent  bool         // req.Body was handed to the base transport
