@@ -3,10 +3,14 @@ package middleware
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"iter"
 	"net/http"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
@@ -46,6 +50,14 @@ const maxDrain = 64 << 10
 // is returned as the retry policy reports it (for instance a
 // *retry.ExhaustedError wrapping the last attempt's *net.OpError or
 // *timeout.Error), so errors.Is and errors.As find both.
+//
+// Some transport errors say that the request can never succeed as it is:
+// a server certificate that fails verification (*tls.CertificateVerificationError,
+// x509.UnknownAuthorityError, x509.HostnameError, x509.CertificateInvalidError)
+// and the requests net/http refuses to send (an unsupported scheme, an
+// invalid method, header or trailer, no host in the URL). Such an error is
+// not retried and is returned as the base transport gave it; it is
+// tracked, but the breaker counts it as ignored, not as the host's failure.
 //
 // # Timeouts and bodies
 //
@@ -202,6 +214,9 @@ func (rt *roundTrip) send(ctx context.Context) (*http.Response, error) {
 			}
 			cancel()
 		}
+		if rt.retry && unsendable(err) {
+			err = retry.Permanent(err)
+		}
 		return nil, err
 	}
 	if cancel != nil {
@@ -237,13 +252,79 @@ func (e *replayError) Error() string {
 }
 func (e *replayError) Unwrap() error { return e.err }
 
-// isLocal reports whether err is a failure of this side, not the backend's.
+// isLocal reports whether err is a failure of this side, not the backend's:
+// a body that could not be replayed, or a request that could not be sent
+// (see unsendable).
 func isLocal(err error) bool {
 	if err == nil {
 		return false
 	}
 	var re *replayError
-	return errors.As(err, &re)
+	return errors.As(err, &re) || unsendable(err)
+}
+
+// unsendable reports whether err, from the base transport, says that the
+// request can never succeed as it is, so that sending it again is wasted
+// and the host is not to blame: the server's certificate failed
+// verification (an unknown authority, another host's name, an expired or
+// otherwise invalid certificate), or net/http refused the request itself
+// (its scheme, method, a header or trailer, a missing URL or host).
+func unsendable(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	if errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) {
+		return true
+	}
+	return refused(err)
+}
+
+// refusals are the beginnings of the errors net/http's Transport returns,
+// before it dials, for a request it will not send. They carry no type to
+// match, only their text.
+var refusals = []string{
+	"unsupported protocol scheme ",
+	"net/http: invalid header ", // field name or value
+	"net/http: invalid trailer ",
+	"net/http: invalid method ",
+	"http: no Host in request URL",
+	"http: nil Request.URL",
+	"http: nil Request.Header",
+	"http: invalid Host header",
+}
+
+// stringErrorType is the type of errors.New's errors, which is also what
+// fmt.Errorf returns without %w: the type of every refusal.
+var stringErrorType = reflect.TypeOf(errors.New(""))
+
+// refused reports whether err, or an error its Unwrap chain leads to (up to
+// a bound), is one of net/http's refusals. It reads the text of plain
+// errors.New errors only, whose Error cannot panic, and stops at a nil
+// pointer, whose Unwrap may.
+func refused(err error) bool {
+	for range 16 {
+		if err == nil {
+			return false
+		}
+		if reflect.TypeOf(err) == stringErrorType {
+			msg := err.Error()
+			for _, r := range refusals {
+				if strings.HasPrefix(msg, r) {
+					return true
+				}
+			}
+			return false
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if v := reflect.ValueOf(err); !ok || v.Kind() == reflect.Pointer && v.IsNil() {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
 }
 
 // replayable reports whether req may be sent more than once.
