@@ -818,3 +818,34 @@ func TestTransportBreakerFallsBackToShared(t *testing.T) {
 		t.Errorf("host past MaxHosts: Breaker = %p, want the shared one %p", b, shared)
 	}
 }
+
+// nilPtrError's Error dereferences its receiver: it panics on a typed nil.
+type nilPtrError struct{ msg string }
+
+func (e *nilPtrError) Error() string { return e.msg }
+
+// TestTransportTracksTypedNilError has the base transport fail with a
+// typed-nil error: tracking it must not turn the failure into a panic.
+func TestTransportTracksTypedNilError(t *testing.T) {
+	base := rtFunc(func(*http.Request) (*http.Response, error) { return nil, (*nilPtrError)(nil) })
+	tracker := errtrack.New(errtrack.Config{})
+	r := &Recovery{Retry: quickRetry(2), Breaker: breaker.New(breaker.Config{}), Tracker: tracker}
+	_, err := r.Transport(base).RoundTrip(mustGet(t, "http://api.example/"))
+	var ex *retry.ExhaustedError
+	var np *nilPtrError
+	if !errors.As(err, &ex) || ex.Attempts != 2 || !errors.As(err, &np) || np != nil {
+		t.Fatalf("err is not a retry.ExhaustedError after 2 attempts wrapping the typed nil")
+	}
+	recs := tracker.Recent()
+	if len(recs) != 2 {
+		t.Fatalf("tracked %d errors, want 2", len(recs))
+	}
+	for i, rec := range recs {
+		if rec.Class != errtrack.Unknown || rec.Err != error((*nilPtrError)(nil)) {
+			t.Errorf("record %d: class %q, err %#v; want the typed nil itself, unknown", i, rec.Class, rec.Err)
+		}
+	}
+	if st := r.Breaker.Stats(); st.Failures != 2 {
+		t.Errorf("breaker stats %+v, want 2 failures", st)
+	}
+}
