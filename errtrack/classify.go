@@ -214,16 +214,18 @@ func guarded[T any](f func() T) (v T, ok bool) {
 // classifyNode returns the first rule of rank from or beyond that err
 // itself matches, ignoring what it wraps, or rankMessage. Classify starts
 // from rankOwn, every rule; classifyNodeCarefully starts further on to skip
-// a rule that panicked.
+// a rule that panicked. The cases fall through, so that skipping costs one
+// jump at the start.
 func classifyNode(err error, from int) (int, Class) {
-	if from <= rankOwn {
+	switch from {
+	case rankOwn:
 		if e, ok := err.(interface{ ErrorClass() string }); ok {
 			if c := e.ErrorClass(); c != "" {
 				return rankOwn, Class(c)
 			}
 		}
-	}
-	if from <= rankContext {
+		fallthrough
+	case rankContext:
 		switch err {
 		case context.Canceled:
 			return rankContext, Canceled
@@ -238,37 +240,39 @@ func classifyNode(err error, from int) (int, Class) {
 				return rankContext, Timeout
 			}
 		}
-	}
-	if from <= rankNetTimeout {
+		fallthrough
+	case rankNetTimeout:
 		if e, ok := err.(interface{ Timeout() bool }); ok && e.Timeout() {
 			return rankNetTimeout, Timeout
 		}
-	}
-	// Rules 4 to 6 call no method: they cannot panic.
-	if errno, ok := err.(syscall.Errno); ok {
-		switch errno {
-		case syscall.ETIMEDOUT:
-			return rankSyscall, Timeout
-		case syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE:
-			return rankSyscall, Connection
+		fallthrough
+	case rankSyscall, rankNetwork, rankEOF, rankStatus:
+		// Rules 4 to 6 call no method: only the status rule can panic.
+		if errno, ok := err.(syscall.Errno); ok {
+			switch errno {
+			case syscall.ETIMEDOUT:
+				return rankSyscall, Timeout
+			case syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE:
+				return rankSyscall, Connection
+			}
 		}
-	}
-	switch err.(type) {
-	case *net.OpError, *net.DNSError:
-		return rankNetwork, Connection
-	}
-	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		return rankEOF, Connection
-	}
-	if from <= rankStatus {
+		switch err.(type) {
+		case *net.OpError, *net.DNSError:
+			return rankNetwork, Connection
+		}
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return rankEOF, Connection
+		}
 		if e, ok := err.(interface{ StatusCode() int }); ok {
 			if c := statusClass(e.StatusCode()); c != "" {
 				return rankStatus, c
 			}
 		}
-	}
-	if _, ok := err.(*url.Error); ok {
-		return rankURL, Connection
+		fallthrough
+	default:
+		if _, ok := err.(*url.Error); ok {
+			return rankURL, Connection
+		}
 	}
 	return rankMessage, ""
 }
@@ -276,14 +280,14 @@ func classifyNode(err error, from int) (int, Class) {
 // classifyNodeCarefully is classifyNode where a rule whose method panics
 // matches nothing: after a panic it starts again from the next rule, until
 // a run returns. The rules before the one that panicked run again and
-// match nothing again, so at most one run per rule is spent.
+// match nothing again.
 func classifyNodeCarefully(err error) (int, Class) {
 	for from := rankOwn; from <= rankStatus; from++ {
 		if rank, class, ok := guardedNode(err, from); ok {
 			return rank, class
 		}
 	}
-	return classifyNode(err, rankStatus+1) // the rules left call no method
+	return classifyNode(err, rankURL) // the rule left calls no method
 }
 
 // guardedNode is classifyNode(err, from), reporting whether it returned
