@@ -270,7 +270,7 @@ type Sequence struct {
 	seed     uint64
 	failures int
 	base     float64 // un-jittered delay of the last Next; 0 before the first
-	prev     float64 // the last delay, for DecorrelatedJitter
+	prev     float64 // the last draw, for DecorrelatedJitter: capped at max, the last delay
 	rng      uint64  // SplitMix64 state, used when the policy has no Seed
 }
 
@@ -298,7 +298,7 @@ func (q *Sequence) Next() time.Duration {
 		if q.prev == 0 {
 			q.prev = q.base // the first Next: min(Initial, Max)
 		}
-		d = q.prev
+		d = min(q.prev, float64(s.max)) // the delay returned last
 	}
 	lo, hi := s.bounds(q.mode, d, d)
 	var u float64
@@ -308,7 +308,7 @@ func (q *Sequence) Next() time.Duration {
 		q.rng += golden
 		u = unit(mix(q.rng))
 	}
-	q.prev = min(lo+(hi-lo)*u, float64(s.max))
+	q.prev = lo + (hi-lo)*u // above max for a capped decorrelated draw
 	return s.duration(q.prev)
 }
 
