@@ -130,7 +130,7 @@ func (h *hostSet[T]) get(host string) *T {
 
 // perHost sets up t's per-host limiters and throttles. It panics, naming
 // the field, on an invalid HostLimit or HostThrottle.
-func (t *transport) perHost(r *Recovery) {
+func (t *Transport) perHost(r *Recovery) {
 	if err := (&Recovery{HostLimit: r.HostLimit, HostThrottle: r.HostThrottle}).Validate(); err != nil {
 		panic(err.Error())
 	}

@@ -213,7 +213,7 @@ func TestTransportHostLimits(t *testing.T) {
 	shared := limit.New(limit.Config{})
 	r := &Recovery{HostLimit: &limit.Config{InitialLimit: 1, MaxLimit: 1}, Limit: shared}
 	c := client(t, r)
-	tp := c.Transport.(*transport)
+	tp := c.Transport.(*Transport)
 	hostA := mustHost(t, a.URL)
 	held, err := tp.limits.get(hostA).Acquire(context.Background())
 	if err != nil {
@@ -445,7 +445,7 @@ func TestTransportHostThrottles(t *testing.T) {
 		}
 		readAll(t, resp)
 	}
-	tp := c.Transport.(*transport)
+	tp := c.Transport.(*Transport)
 	ta, tb := tp.throttles.get(mustHost(t, a.URL)), tp.throttles.get(mustHost(t, b.URL))
 	if ta == tb || ta.Stats().Accepts != 1 || tb.Stats().Accepts != 2 {
 		t.Fatalf("host throttles %+v, %+v; want one per host", ta.Stats(), tb.Stats())
