@@ -120,6 +120,9 @@ func (rt *roundTrip) sendHedge(parent, actx context.Context) (*http.Response, er
 		}
 		stop()
 		release()
+		if unsendable(err) {
+			err = retry.Permanent(err) // no hedge nor retry can send it either
+		}
 		return nil, err
 	}
 	if r.isFailureStatus(resp.StatusCode) {

@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
 	"github.com/seed94f50169/resilience/errtrack"
+	"github.com/seed94f50169/resilience/hedge"
 	"github.com/seed94f50169/resilience/retry"
 )
 
@@ -176,4 +178,32 @@ func mustGet(t *testing.T, url string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// A hedged request that can never be sent is not retried either.
+func TestTransportUnsendableNotRetriedWhenHedged(t *testing.T) {
+	attempts := 0
+	base := &http.Transport{}
+	counted := rtFunc(func(req *http.Request) (*http.Response, error) {
+		attempts++
+		return base.RoundTrip(req)
+	})
+	b := breaker.New(breaker.Config{FailureThreshold: 10})
+	r := &Recovery{
+		Retry:   &retry.Policy{MaxAttempts: 4, Backoff: quickRetry(4).Backoff},
+		Hedge:   &hedge.Policy{Delay: time.Hour},
+		Breaker: b,
+	}
+	req, _ := http.NewRequest("GET", "ftp://files.example/x", nil)
+	resp, err := r.Transport(counted).RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("RoundTrip succeeded")
+	}
+	if attempts != 1 || !strings.Contains(err.Error(), "unsupported protocol scheme") {
+		t.Errorf("%d attempts, err %v; want 1 attempt and the base transport's error", attempts, err)
+	}
+	if s := b.Stats(); s.Failures != 0 {
+		t.Errorf("breaker counted %d failures, want none: the host did nothing wrong", s.Failures)
+	}
 }
