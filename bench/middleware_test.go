@@ -16,6 +16,7 @@ import (
 
 	"github.com/seed94f50169/resilience/breaker"
 	"github.com/seed94f50169/resilience/bulkhead"
+	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/middleware"
 	"github.com/seed94f50169/resilience/retry"
 )
@@ -192,6 +193,53 @@ func BenchmarkMiddlewareTransportOverhead(b *testing.B) {
 					b.Fatal(err)
 				}
 				resp.Body.Close()
+			}
+		})
+	}
+}
+
+// mwHandlers returns the server-side wrappers compared on a loopback GET:
+// bare; resilience's Handler with a bulkhead and a tracker; and the same
+// with a request timeout, which costs a context and a timer per request.
+func mwHandlers() []struct {
+	name string
+	wrap func(next http.Handler) http.Handler
+} {
+	return []struct {
+		name string
+		wrap func(next http.Handler) http.Handler
+	}{
+		{"bare", func(next http.Handler) http.Handler { return next }},
+		{"resilience", func(next http.Handler) http.Handler {
+			r := &middleware.Recovery{
+				Bulkhead: bulkhead.New(bulkhead.Config{MaxConcurrent: 1024}),
+				Tracker:  errtrack.New(errtrack.Config{}),
+			}
+			return r.Handler(next)
+		}},
+		{"resilience-timeout", func(next http.Handler) http.Handler {
+			r := &middleware.Recovery{
+				Bulkhead: bulkhead.New(bulkhead.Config{MaxConcurrent: 1024}),
+				Tracker:  errtrack.New(errtrack.Config{}),
+				Timeout:  time.Second,
+			}
+			return r.Handler(next)
+		}},
+	}
+}
+
+func BenchmarkMiddlewareHandler(b *testing.B) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	for _, tt := range mwHandlers() {
+		b.Run(tt.name, func(b *testing.B) {
+			srv := httptest.NewServer(tt.wrap(ok))
+			defer srv.Close()
+			base := &http.Transport{}
+			defer base.CloseIdleConnections()
+			c := &http.Client{Transport: base}
+			b.ReportAllocs()
+			for b.Loop() {
+				mwGet(b, c, srv.URL)
 			}
 		})
 	}

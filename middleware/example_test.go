@@ -94,7 +94,10 @@ func ExampleRecovery_Transport() {
 
 func ExampleRecovery_Handler() {
 	tracker := errtrack.New(errtrack.Config{})
-	r := &middleware.Recovery{Tracker: tracker, Timeout: 5 * time.Second}
+	r := &middleware.Recovery{Tracker: tracker, Timeout: 5 * time.Second, Hooks: middleware.Hooks{
+		// Without OnPanic, panics are logged to the server's ErrorLog.
+		OnPanic: func(e middleware.Event) { fmt.Println("panic serving", e.Request.URL.Path+":", e.Err) },
+	}}
 	h := r.Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasSuffix(req.URL.Path, "/bug") {
 			panic("nil map")
@@ -109,6 +112,7 @@ func ExampleRecovery_Handler() {
 	}
 	fmt.Println("tracked:", tracker.Total())
 	// Output:
+	// panic serving /bug: middleware: handler panicked: nil map
 	// /bug: 500 "Internal Server Error\n"
 	// /: 200 "ok"
 	// tracked: 1

@@ -11,7 +11,11 @@ import (
 	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/fallback"
+	"github.com/seed94f50169/resilience/hedge"
+	"github.com/seed94f50169/resilience/limit"
+	"github.com/seed94f50169/resilience/ratelimit"
 	"github.com/seed94f50169/resilience/retry"
+	"github.com/seed94f50169/resilience/throttle"
 	"github.com/seed94f50169/resilience/timeout"
 )
 
@@ -27,9 +31,46 @@ type Recovery struct {
 	// Retry re-runs failed attempts. Nil: one attempt, no retries.
 	Retry *retry.Policy
 
-	// Breaker guards every attempt: rejected attempts fail fast with
-	// breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no breaker. Transport
-	// uses HostBreaker instead when that is set.
+	// RateLimit bounds the rate of calls, outermost, one token bucket per
+	// key: Handler refuses a request over its key's rate with 429 Too Many
+	// Requests and a Retry-After, the key being RateLimitKey(req); Do
+	// (key "") and Transport (key req.URL.Host) wait for a token, as
+	// ratelimit.Limiter.Wait does (bounded by the Group's MaxWait and the
+	// context's deadline), before the Total budget starts. A refusal is
+	// never retried and never reaches the breaker. Nil: no rate limit.
+	RateLimit *ratelimit.Group
+
+	// RateLimitKey picks a request's RateLimit key in Handler. Default: the
+	// client's IP address, from req.RemoteAddr (behind a proxy, take it
+	// from the header the proxy sets).
+	RateLimitKey func(req *http.Request) string
+
+	// Hedge sends hedged requests: each attempt of the retry loop is one
+	// hedge.Do, whose attempts each go through Throttle, Breaker, Bulkhead,
+	// Limit and Timeout (see hedge.go for the order). Transport hedges only
+	// the requests it may send twice, as for retries. Nil: no hedging.
+	Hedge *hedge.Policy
+
+	// Throttle rejects attempts locally, before the breaker, with the
+	// probability its history of accepts gives (client-side adaptive
+	// throttling): an attempt it refuses never reaches the breaker or the
+	// backend, and is retried only if Retry.Retryable accepts it. Every
+	// attempt that reached the backend reports its outcome to it. Nil: no
+	// throttle. Transport uses HostThrottle instead when that is set;
+	// Handler ignores it.
+	Throttle *throttle.Throttle
+
+	// HostThrottle, when set, makes each Transport keep one throttle per
+	// req.URL.Host, built from this configuration. At most MaxHosts are
+	// created; further hosts share Throttle (none if nil). Do and Handler
+	// ignore it.
+	HostThrottle *throttle.Config
+
+	// Breaker guards every attempt of Do and Transport: rejected attempts
+	// fail fast with breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no
+	// breaker. Transport uses HostBreaker instead when that is set. Handler
+	// ignores it: a server's breaker would turn every route into a 503
+	// because one dependency or one route fails.
 	Breaker *breaker.Breaker
 
 	// HostBreaker, when set, makes each Transport keep one breaker per
@@ -43,6 +84,21 @@ type Recovery struct {
 	// (Handler). Nil: unbounded. A bulkhead rejection is retried only if
 	// Retry.Retryable is set and returns true for it.
 	Bulkhead *bulkhead.Bulkhead
+
+	// Limit bounds concurrent attempts (Do, Transport) or requests
+	// (Handler) by an adaptive limit, just inside Bulkhead: every attempt
+	// that reached the backend reports its outcome, and the RTT its token
+	// measured. A limit rejection is handled like a bulkhead one: retried
+	// only if Retry.Retryable accepts it, neither a success nor a failure to
+	// the breaker, answered 503 by Handler. Nil: no adaptive limit.
+	// Transport uses HostLimit instead when that is set.
+	Limit *limit.Limiter
+
+	// HostLimit, when set, makes each Transport keep one adaptive limiter
+	// per req.URL.Host, built from this configuration. At most MaxHosts
+	// are created; further hosts share Limit (none if nil). Do and Handler
+	// ignore it.
+	HostLimit *limit.Config
 
 	// Timeout limits each attempt (Do, Transport) or each request (Handler).
 	// Zero or negative: no per-attempt limit.
@@ -62,8 +118,8 @@ type Recovery struct {
 	FailureStatus func(code int) bool
 
 	// MaxRetryAfter bounds the Retry-After header a Transport honours, how
-	// long an attempt waits for an open breaker instead of failing, and the
-	// Retry-After Handler sends; when set, it takes the place of
+	// long retry may wait for an open breaker (see retry.Policy.MaxOpenWait),
+	// and the Retry-After Handler sends; when set, it takes the place of
 	// Retry.MaxRetryAfter. Zero: Retry.MaxRetryAfter if set, else
 	// DefaultMaxRetryAfter (1 minute).
 	MaxRetryAfter time.Duration
@@ -86,8 +142,9 @@ type Hooks struct {
 	// OnRetry is called before every attempt but the first, with the error
 	// that caused it.
 	OnRetry func(Event)
-	// OnReject is called when the breaker or the bulkhead refuses an
-	// attempt, or Handler sheds a request.
+	// OnReject is called when the rate limit, the throttle, the breaker,
+	// the bulkhead or the adaptive limit refuses an attempt, or Handler
+	// sheds a request.
 	OnReject func(Event)
 	// OnStateChange is called when a per-host breaker (see
 	// Recovery.HostBreaker) changes state. A Breaker built by the caller
@@ -96,9 +153,17 @@ type Hooks struct {
 	// OnFallback is called when Do turns to its fallbacks (the caller's
 	// context still alive), with the error that made it.
 	OnFallback func(Event)
+	// OnPanic is called when Handler recovers a panic of the handler it
+	// wraps (http.ErrAbortHandler excepted), with the *PanicError (value
+	// and stack) as Err and the request, whose context, method and URL
+	// identify it. Nil: Handler logs the panic to the server's ErrorLog,
+	// else to the log package's standard logger; set OnPanic to a function
+	// that does nothing to silence it.
+	OnPanic func(Event)
 }
 
-// Event describes one attempt, retry, rejection or fallback.
+// Event describes one attempt, retry, rejection, fallback or recovered
+// panic.
 type Event struct {
 	// Attempt is the attempt number, starting at 1 (0 for Handler and
 	// fallback events).
@@ -108,17 +173,27 @@ type Event struct {
 	Err error
 	// Host is the request's host (Transport, Handler); "" for Do.
 	Host string
+	// Request is the request Handler is serving (OnReject, OnPanic); nil
+	// for Do and Transport events. Hooks must not keep it, nor read its
+	// body.
+	Request *http.Request
 }
 
-// Do calls fn through the stack r describes, outermost first: Total timeout,
-// Retry, Breaker, Bulkhead, per-attempt Timeout. If the result is still an
+// Do calls fn through the stack r describes, outermost first: RateLimit,
+// Total timeout, Retry, Hedge, Throttle, Breaker, Bulkhead, Limit,
+// per-attempt Timeout. If the result is still an
 // error and fallbacks are given, they are tried in order (see fallback.Do)
 // with the caller's ctx. A nil r calls fn directly.
 //
 // The total budget is a named scope (see timeout.DoNamed): when it is what
-// cut an attempt short, the *timeout.Error has Name "total"; the per-attempt
-// limit is unnamed (Name "", Limit Timeout), which keeps it as cheap as
-// context.WithTimeout.
+// cut an attempt short, the *timeout.Error has Name "total", and when retry
+// gave up because its next wait would end past it, the
+// *retry.ExhaustedError has Scope "total"; the per-attempt limit is unnamed
+// (Name "", Limit Timeout), which keeps it as cheap as context.WithTimeout.
+//
+// A rejection by an open breaker fails fast, unless Retry's backoff or its
+// MaxOpenWait lets the call wait for the breaker to half-open (see the
+// package documentation).
 //
 // A panic in fn releases the bulkhead slot, counts as a breaker failure and
 // propagates to the caller.
@@ -127,8 +202,8 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	var err error
 	if r == nil {
 		v, err = fn(ctx)
-	} else {
-		s := stack[T]{r: r, b: r.Breaker, fn: fn, perAttempt: true, retry: r.Retry != nil}
+	} else if err = r.waitRate(ctx, ""); err == nil {
+		s := stack[T]{r: r, b: r.Breaker, lim: r.Limit, thr: r.Throttle, fn: fn, perAttempt: true, retry: r.Retry != nil, caller: ctx, hedge: r.Hedge}
 		if r.Total > 0 {
 			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)
 		} else {
@@ -149,25 +224,48 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 type stack[T any] struct {
 	r          *Recovery
 	b          *breaker.Breaker
+	lim        *limit.Limiter
+	thr        *throttle.Throttle
 	fn         func(context.Context) (T, error)
 	host       string
-	perAttempt bool      // apply r.Timeout around fn (Transport does it itself)
-	retry      bool      // use r.Retry
-	n          int       // attempts started
-	prev       error     // the last attempt's error
-	until      time.Time // end of Retry.MaxElapsed, when waiting for a breaker
+	caller     context.Context // the caller's context, outside Total; nil if unknown
+	perAttempt bool            // apply r.Timeout around fn (Transport does it itself)
+	retry      bool            // use r.Retry
+	n          int             // attempts started
+	prev       error           // the last attempt's error
+
+	hedge   *hedge.Policy                                          // hedge each attempt of the retry loop
+	hedgeFn func(context.Context) func(context.Context) (T, error) // Transport: the attempts' fn, per hedged call
+	parent  context.Context                                        // an attempt of a hedged call: the call's context
 }
 
+// run makes the call's attempts under ctx (inside Total). Every wait
+// between attempts, an open breaker's included, is retry's to decide.
 func (s *stack[T]) run(ctx context.Context) (T, error) {
 	if !s.retry {
-		return s.attempt(ctx)
+		return s.one(ctx)
 	}
 	p := *s.r.Retry
 	p.MaxRetryAfter = s.r.maxRetryAfter() // the bound Transport parsed hints with
-	if p.MaxElapsed > 0 && s.b != nil {
-		s.until = time.Now().Add(p.MaxElapsed)
+	v, err := retry.Do(ctx, p, s.one)
+	if err != nil && s.r.Total > 0 {
+		s.nameTotal(ctx, err)
 	}
-	return retry.Do(ctx, p, s.attempt)
+	return v, err
+}
+
+// nameTotal names the Total budget in err when retry gave up because the
+// deadline of ctx was too near and that deadline is Total's, not one the
+// caller set.
+func (s *stack[T]) nameTotal(ctx context.Context, err error) {
+	var ex *retry.ExhaustedError
+	if s.caller == nil || !errors.As(err, &ex) || !errors.Is(ex, context.DeadlineExceeded) {
+		return
+	}
+	dl, _ := ctx.Deadline()
+	if cdl, ok := s.caller.Deadline(); !ok || cdl.After(dl) {
+		ex.Scope = "total"
+	}
 }
 
 // errPanicked is the outcome a breaker records for an attempt that
@@ -180,9 +278,16 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	if s.n > 1 && h.OnRetry != nil {
 		h.OnRetry(Event{Attempt: s.n, Err: s.prev, Host: s.host})
 	}
+	var tp throttle.Permit
+	if s.thr != nil {
+		var terr error
+		if tp, terr = s.thr.Allow(); terr != nil {
+			return v, s.bulkheadRejected(terr)
+		}
+	}
 	var full bool // the bulkhead refused the attempt
 	if s.b != nil {
-		p, rerr := s.allow(ctx)
+		p, rerr := s.b.Allow()
 		if rerr != nil {
 			s.reject(rerr)
 			s.prev = rerr
@@ -194,19 +299,22 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 				p.Done(errPanicked)
 			}
 		}()
-		v, err, full = s.guarded(ctx)
+		v, full, err = s.guarded(ctx)
 		ok = true
-		if full || isLocal(err) {
+		if full || isLocal(err) || errors.Is(err, errLost) {
 			p.Ignore() // the attempt never reached the backend
 		} else {
 			p.Done(err)
 		}
 	} else {
-		v, err, full = s.guarded(ctx)
+		v, full, err = s.guarded(ctx)
 	}
+	s.throttled(ctx, tp, err, full)
 	switch {
 	case full && ctx.Err() == nil:
 		return v, s.bulkheadRejected(err)
+	case err != nil && s.lost(ctx, err):
+		return v, err // another attempt of a hedged call won
 	case err != nil:
 		s.failed(err)
 		return v, err
@@ -217,56 +325,33 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	return v, nil
 }
 
-// guarded runs fn inside the bulkhead and the per-attempt timeout. full
-// reports that the bulkhead refused the attempt.
-func (s *stack[T]) guarded(ctx context.Context) (v T, err error, full bool) {
+// guarded runs fn inside the bulkhead, the adaptive limit and the
+// per-attempt timeout. full reports that the bulkhead or the limit refused
+// the attempt.
+func (s *stack[T]) guarded(ctx context.Context) (v T, full bool, err error) {
 	if bh := s.r.Bulkhead; bh != nil {
 		if err := bh.Acquire(ctx); err != nil {
-			return v, err, true
+			return v, true, err
 		}
 		defer bh.Release()
 	}
+	if s.lim != nil {
+		return s.limited(ctx)
+	}
+	v, err = s.call(ctx)
+	return v, false, err
+}
+
+// call runs fn inside the per-attempt timeout.
+func (s *stack[T]) call(ctx context.Context) (T, error) {
 	if d := s.r.Timeout; d > 0 && s.perAttempt {
-		v, err = timeout.Do(ctx, d, s.fn)
-	} else {
-		v, err = s.fn(ctx)
+		return timeout.Do(ctx, d, s.fn)
 	}
-	return v, err, false
+	return s.fn(ctx)
 }
 
-// allow asks the breaker for a permit. When retries are on and the breaker
-// says when it will let calls through again, it waits that long (once)
-// rather than spending an attempt, provided the wait fits within ctx's
-// deadline, Retry.MaxElapsed and MaxRetryAfter.
-func (s *stack[T]) allow(ctx context.Context) (breaker.Permit, error) {
-	p, err := s.b.Allow()
-	if err == nil || !s.retry {
-		return p, err
-	}
-	d := retryAfter(err)
-	if d <= 0 || d > s.r.maxRetryAfter() {
-		return p, err
-	}
-	now := time.Now()
-	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
-		return p, err
-	}
-	if !s.until.IsZero() && now.Add(d).After(s.until) {
-		return p, err
-	}
-	s.reject(err)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return p, errors.Join(context.Cause(ctx), err)
-	case <-t.C:
-	}
-	return s.b.Allow()
-}
-
-// bulkheadRejected records a bulkhead rejection, which is retried only if
-// the retry policy's own Retryable says so.
+// bulkheadRejected records a bulkhead, limit or throttle rejection, which
+// is retried only if the retry policy's own Retryable says so.
 func (s *stack[T]) bulkheadRejected(err error) error {
 	s.reject(err)
 	s.prev = err
@@ -298,10 +383,11 @@ func (s *stack[T]) failed(err error) {
 }
 
 // Validate reports the first invalid part of r, naming its field: a Retry
-// policy or HostBreaker configuration that its own Validate rejects. Zero
+// policy, HostBreaker, HostLimit or HostThrottle configuration or Hedge
+// policy that its own Validate rejects. Zero
 // and negative durations are valid: they turn their layer off. Do and
 // Handler never fail on an invalid r (retry takes its defaults); Transport
-// panics on an invalid HostBreaker.
+// panics on an invalid HostBreaker, HostLimit or HostThrottle.
 func (r *Recovery) Validate() error {
 	if r.Retry != nil {
 		if err := r.Retry.Validate(); err != nil {
@@ -311,6 +397,21 @@ func (r *Recovery) Validate() error {
 	if r.HostBreaker != nil {
 		if err := r.HostBreaker.Validate(); err != nil {
 			return fmt.Errorf("middleware: HostBreaker: %w", err)
+		}
+	}
+	if r.Hedge != nil {
+		if err := r.Hedge.Validate(); err != nil {
+			return fmt.Errorf("middleware: Hedge: %w", err)
+		}
+	}
+	if r.HostLimit != nil {
+		if err := r.HostLimit.Validate(); err != nil {
+			return fmt.Errorf("middleware: HostLimit: %w", err)
+		}
+	}
+	if r.HostThrottle != nil {
+		if err := r.HostThrottle.Validate(); err != nil {
+			return fmt.Errorf("middleware: HostThrottle: %w", err)
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/seed94f50169/resilience/config"
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/agent"
 	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/fusion"
@@ -80,25 +81,22 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "agent: -events must be >= 0, -every and -breaker-open > 0")
 		return 2
 	}
-	pc, err := loadPipeConfig(*path)
+	pipe, err := config.LoadPipeFile(*path)
 	if err != nil {
 		fmt.Fprintln(stderr, "agent: config", err)
 		return 2
 	}
+	cfg, err := agentConfig(pipe, agent.Config{Fusion: *url, AgentID: *id})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	tl := newTimeline(stdout, 1)
 	stack := newClientStack(1, *open, func(from, to string) { tl.printf(*id, "breaker %s -> %s", from, to) })
-	a, err := agent.New(agent.Config{
-		Fusion: *url, PipeID: pc.ID, AgentID: *id,
-		HeartbeatInterval:    pc.HeartbeatInterval,
-		AuditInterval:        pc.AuditInterval,
-		ErrorRetryInterval:   pc.ErrorRetryInterval,
-		BackoffMultiplier:    pc.BackoffMultiplier,
-		MaxBackoff:           pc.MaxBackoff,
-		MaxConsecutiveErrors: pc.MaxConsecutiveErrors,
-		Transport:            stack.transport,
-		BreakerState:         stack.breakerState,
-		OnEvent:              tl.agentEvent,
-	})
+	cfg.Transport = stack.transport
+	cfg.BreakerState = stack.breakerState
+	cfg.OnEvent = tl.agentEvent
+	a, err := agent.New(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

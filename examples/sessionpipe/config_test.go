@@ -1,33 +1,55 @@
 package main
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed94f50169/resilience/config"
+	"github.com/seed94f50169/resilience/examples/sessionpipe/internal/agent"
 )
 
+var base = agent.Config{Fusion: "http://127.0.0.1:1", AgentID: "a1"}
+
 func TestShippedConfigHasTheGuideValues(t *testing.T) {
-	c, err := loadPipeConfig("agent-pipes-config/my-pipe.yaml")
+	p, err := config.LoadPipeFile("agent-pipes-config/my-pipe.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := pipeConfig{
-		ID:                   "my-pipe",
-		SessionTimeout:       30 * time.Second,
+	c, err := agentConfig(p, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := agent.Config{
+		Fusion:               base.Fusion,
+		AgentID:              base.AgentID,
+		PipeID:               "my-pipe",
 		HeartbeatInterval:    10 * time.Second,
 		AuditInterval:        600 * time.Second,
-		SentinelInterval:     120 * time.Second,
 		ErrorRetryInterval:   5 * time.Second,
 		MaxConsecutiveErrors: 5,
 		BackoffMultiplier:    2,
 		MaxBackoff:           60 * time.Second,
 	}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
+	}
+	if p.SessionTimeout.Std() != 30*time.Second || p.SentinelInterval.Std() != 120*time.Second {
+		t.Errorf("session timeout %v, sentinel interval %v", p.SessionTimeout, p.SentinelInterval)
 	}
 }
 
-func TestParsePipeConfig(t *testing.T) {
+// parse loads a pipe file's text into an agent.Config.
+func parse(yaml string) (agent.Config, error) {
+	p, err := config.LoadPipe(strings.NewReader(yaml))
+	if err != nil {
+		return agent.Config{}, err
+	}
+	return agentConfig(p, base)
+}
+
+func TestAgentConfig(t *testing.T) {
 	tests := []struct {
 		name string
 		yaml string
@@ -35,29 +57,30 @@ func TestParsePipeConfig(t *testing.T) {
 	}{
 		{"id only takes defaults", "id: p\n", ""},
 		{"fractional seconds", "id: p\nerror_retry_interval: 0.5\n", ""},
-		{"empty", "", `"id" is required`},
-		{"missing id", "heartbeat_interval_sec: 5\n", `"id" is required`},
-		{"empty id", "id: ''\n", "line 1: id: must not be empty"},
-		{"unknown key", "id: p\nheartbeat_interval: 5\n", `line 2: unknown key "heartbeat_interval"`},
-		{"repeated key", "id: p\nid: q\n", `line 2: key "id" repeated`},
-		{"not a number", "id: p\nmax_backoff_seconds: soon\n", "line 2: max_backoff_seconds: want a number of seconds"},
-		{"negative", "id: p\nheartbeat_interval_sec: -1\n", "line 2: heartbeat_interval_sec: must be a number of seconds in (0, 31536000], got -1"},
-		{"zero", "id: p\nsession_timeout_seconds: 0\n", "session_timeout_seconds: must be"},
+		{"sub-second intervals", "id: p\nsession_timeout_seconds: 1.5\nheartbeat_interval_sec: 0.5\nerror_retry_interval: 0.05\nmax_backoff_seconds: 0.4\n", ""},
+		{"empty", "", "id: required"},
+		{"missing id", "heartbeat_interval_sec: 5\n", "id: required"},
+		{"empty id", "id: ''\n", "id: required"},
+		{"unknown key", "id: p\nheartbeat_interval: 5\n", `unknown key "heartbeat_interval"`},
+		{"repeated key", "id: p\nid: q\n", "id: repeated key (first on line 1)"},
+		{"not a number", "id: p\nmax_backoff_seconds: soon\n", "max_backoff_seconds: want a duration"},
+		{"negative", "id: p\nheartbeat_interval_sec: -1\n", "heartbeat_interval_sec: must be positive, got -1s"},
+		{"zero", "id: p\nsession_timeout_seconds: 0\n", "session_timeout_seconds: must be positive"},
 		{"huge", "id: p\naudit_interval_sec: 1e300\n", "audit_interval_sec: must be"},
 		{"NaN", "id: p\nsentinel_interval_sec: .nan\n", "sentinel_interval_sec: must be"},
-		{"under a nanosecond", "id: p\nheartbeat_interval_sec: 1e-12\n", "line 2: heartbeat_interval_sec: must be"},
-		{"retry under a nanosecond", "id: p\nerror_retry_interval: 0.0000000001\n", "error_retry_interval: must be"},
-		{"errors not an int", "id: p\nmax_consecutive_errors: 2.5\n", "line 2: max_consecutive_errors"},
-		{"errors zero", "id: p\nmax_consecutive_errors: 0\n", "max_consecutive_errors: must be a whole number in [1, 1000000], got 0"},
-		{"multiplier below 1", "id: p\nbackoff_multiplier: 0.5\n", "backoff_multiplier: must be in [1, 100]"},
-		{"heartbeat not below timeout", "id: p\nheartbeat_interval_sec: 30\n", "heartbeat_interval_sec (30s) must be below session_timeout_seconds (30s)"},
-		{"max below initial", "id: p\nerror_retry_interval: 90\n", "max_backoff_seconds (1m0s) must not be below error_retry_interval (1m30s)"},
-		{"a list", "- id: p\n", "must be a mapping"},
+		{"under a nanosecond", "id: p\nheartbeat_interval_sec: 1e-12\n", "heartbeat_interval_sec: must be at least a nanosecond"},
+		{"retry under a nanosecond", "id: p\nerror_retry_interval: 0.0000000001\n", "error_retry_interval: must be at least a nanosecond"},
+		{"errors not an int", "id: p\nmax_consecutive_errors: 2.5\n", "max_consecutive_errors: want a whole number"},
+		{"errors zero", "id: p\nmax_consecutive_errors: 0\n", "max_consecutive_errors: must be at least 1, got 0"},
+		{"multiplier below 1", "id: p\nbackoff_multiplier: 0.5\n", "backoff_multiplier: must be at least 1"},
+		{"heartbeat not below timeout", "id: p\nheartbeat_interval_sec: 30\n", "heartbeat_interval_sec: must be below session_timeout_seconds (30s), got 30s"},
+		{"max below initial", "id: p\nerror_retry_interval: 90\n", "max_backoff_seconds: must not be below error_retry_interval (1m30s), got 1m0s"},
+		{"a list", "- id: p\n", "want a mapping"},
 		{"bad YAML", "id: [p\n", "invalid YAML"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parsePipeConfig([]byte(tt.yaml))
+			_, err := parse(tt.yaml)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)
@@ -68,18 +91,28 @@ func TestParsePipeConfig(t *testing.T) {
 	}
 }
 
-func FuzzParsePipeConfig(f *testing.F) {
+func TestAgentConfigIsValidatedByTheAgent(t *testing.T) {
+	p := &config.Pipe{ID: "p"}
+	if _, err := agentConfig(p, agent.Config{Fusion: "ftp://x", AgentID: "a"}); err == nil || !strings.Contains(err.Error(), "agent: Fusion") {
+		t.Errorf("a bad fusion URL: %v", err)
+	}
+	if _, err := agentConfig(p, agent.Config{Fusion: "http://x"}); err == nil || !strings.Contains(err.Error(), "agent: AgentID is required") {
+		t.Errorf("no agent id: %v", err)
+	}
+}
+
+func FuzzAgentConfig(f *testing.F) {
 	f.Add("id: p\nheartbeat_interval_sec: 10\n")
 	f.Add("id: p\nbackoff_multiplier: 1e308\nmax_backoff_seconds: 1e-300\n")
 	f.Add("{id: p, max_consecutive_errors: 99999999999999999999}")
 	f.Add("id: p\nerror_retry_interval: 1e-10\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		c, err := parsePipeConfig([]byte(in))
+		c, err := parse(in)
 		if err != nil {
 			return
 		}
-		if c.ID == "" || c.HeartbeatInterval <= 0 || c.HeartbeatInterval >= c.SessionTimeout ||
-			c.MaxBackoff < c.ErrorRetryInterval || c.ErrorRetryInterval <= 0 || c.MaxConsecutiveErrors < 1 || c.BackoffMultiplier < 1 {
+		if c.PipeID == "" || c.HeartbeatInterval <= 0 || c.MaxBackoff < c.ErrorRetryInterval ||
+			c.ErrorRetryInterval <= 0 || c.MaxConsecutiveErrors < 1 || c.BackoffMultiplier < 1 {
 			t.Fatalf("accepted an invalid config %+v from %q", c, in)
 		}
 	})

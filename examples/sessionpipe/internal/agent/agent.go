@@ -431,11 +431,13 @@ func (a *Agent) push(ctx context.Context) error {
 	if out.Acked != len(batch) {
 		return &StatusError{Op: "push", Code: http.StatusOK, Body: fmt.Sprintf("acked %d of %d events", out.Acked, len(batch))}
 	}
-	a.spool.commit(len(batch))
+	// Count the acknowledgement before the spool lets Flush return, so a
+	// Status read after Flush sees it.
 	a.mu.Lock()
 	a.acked += uint64(len(batch))
 	a.lastAck = time.Now()
 	a.mu.Unlock()
+	a.spool.commit(len(batch))
 	a.emit(Event{Kind: Pushed, N: len(batch)})
 	return nil
 }
