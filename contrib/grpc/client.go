@@ -7,6 +7,7 @@ import (
 	"iter"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // ClientConfig says how the client interceptors read gRPC outcomes. The zero
@@ -58,6 +60,7 @@ type Client struct {
 	cfg   ClientConfig
 	group *breaker.Group // per-key breakers, with BreakerKey
 	recs  sync.Map       // key -> *middleware.Recovery using that key's breaker
+	plain sync.Map       // *middleware.Recovery -> the same without Hedge
 	mu    sync.Mutex     // serializes additions to recs
 }
 
@@ -139,9 +142,11 @@ func (c *Client) recovery(target, method string) *middleware.Recovery {
 }
 
 // UnaryInterceptor returns the unary client interceptor: each call goes
-// through the Recovery's stack (Total, Retry, Breaker, Bulkhead, per-attempt
-// Timeout) as middleware.Do would run it, with gRPC's codes read as
-// ClientConfig says. Every retry carries PreviousAttemptsKey; a server's
+// through the Recovery's stack (RateLimit, Total, Retry, Hedge, Throttle,
+// Breaker, Bulkhead, Limit, per-attempt Timeout) as middleware.Do would run
+// it, with gRPC's codes read as ClientConfig says. Hedged attempts (when
+// Recovery.Hedge is set and the reply is a proto.Message) each decode into
+// a fresh message, and the first answer is copied into the caller's reply. Every retry carries PreviousAttemptsKey; a server's
 // pushback is honoured as Retry-After is, bounded by MaxRetryAfter. Each
 // attempt's context deadline (the per-attempt Timeout, the Total budget or
 // the caller's own) is what gRPC sends as the call's timeout.
@@ -154,7 +159,14 @@ func (c *Client) UnaryInterceptor() grpc.UnaryClientInterceptor {
 }
 
 func (c *Client) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	call := &unaryCall{c: c, r: c.recovery(cc.Target(), method), method: method, req: req, reply: reply, cc: cc, invoker: invoker}
+	r := c.recovery(cc.Target(), method)
+	if r.Hedge != nil {
+		if m, ok := reply.(proto.Message); ok {
+			return c.hedgedUnary(ctx, r, method, req, m, cc, invoker, opts)
+		}
+		r = c.unhedged(r) // a reply only proto can copy cannot be hedged
+	}
+	call := &unaryCall{c: c, r: r, method: method, req: req, reply: reply, cc: cc, invoker: invoker}
 	call.opts = append(append(call.buf[:0], opts...), grpc.Trailer(&call.trailer))
 	_, err := middleware.Do(ctx, call.r, call.attempt)
 	if err == nil && call.answer != nil {
@@ -196,6 +208,65 @@ func (u *unaryCall) attempt(ctx context.Context) (struct{}, error) {
 		return struct{}{}, nil
 	}
 	return struct{}{}, err
+}
+
+// hedgedUnary runs a unary call whose attempts may overlap (Recovery.Hedge):
+// each attempt decodes into a fresh message of reply's type, and the first
+// to finish with an answer is copied into reply.
+func (c *Client) hedgedUnary(ctx context.Context, r *middleware.Recovery, method string, req any, reply proto.Message, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+	var (
+		n      atomic.Int64
+		mu     sync.Mutex
+		done   bool  // an attempt's answer is in reply
+		answer error // that answer, if it is not a success
+	)
+	settle := func(got proto.Message, ans error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return
+		}
+		done, answer = true, ans
+		if got != nil {
+			proto.Reset(reply)
+			proto.Merge(reply, got)
+		}
+	}
+	_, err := middleware.Do(ctx, r, func(ctx context.Context) (struct{}, error) {
+		if k := n.Add(1); k > 1 {
+			ctx = metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.FormatInt(k-1, 10))
+		}
+		got := reply.ProtoReflect().New().Interface()
+		var trailer metadata.MD
+		err := invoker(ctx, method, req, got, cc, append(opts[:len(opts):len(opts)], grpc.Trailer(&trailer))...)
+		if err == nil {
+			settle(got, nil)
+			return struct{}{}, nil
+		}
+		err = c.classify(r, err, trailer)
+		if a, ok := err.(answered); ok {
+			settle(nil, a.err)
+			return struct{}{}, nil
+		}
+		return struct{}{}, err
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if err == nil && answer != nil {
+		return answer
+	}
+	return c.result(err)
+}
+
+// unhedged returns r without its Hedge, made once per Recovery.
+func (c *Client) unhedged(r *middleware.Recovery) *middleware.Recovery {
+	if v, ok := c.plain.Load(r); ok {
+		return v.(*middleware.Recovery)
+	}
+	p := *r
+	p.Hedge = nil
+	v, _ := c.plain.LoadOrStore(r, &p)
+	return v.(*middleware.Recovery)
 }
 
 // answered is a server answer that is not a failure: the breaker counts a
@@ -254,15 +325,17 @@ func (c *Client) result(err error) error {
 // The Bulkhead bounds open streams: a slot is held from the call until the
 // stream ends (RecvMsg returns an error, io.EOF included, or the context
 // ends). Timeout and Total do not apply to streams, which live as long as
-// their caller reads them; give the context a deadline instead.
+// their caller reads them (give the context a deadline instead), nor do
+// Hedge and the adaptive Limit, whose latency samples a stream's life
+// would distort.
 func (c *Client) StreamInterceptor() grpc.StreamClientInterceptor {
 	return c.stream
 }
 
 func (c *Client) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	base := c.recovery(cc.Target(), method)
-	r := *base // streams: no per-attempt or total timeout; the bulkhead is held below
-	r.Timeout, r.Total, r.Bulkhead = 0, 0, nil
+	r := *base // streams: no per-attempt or total timeout, no hedges or limit; the bulkhead is held below
+	r.Timeout, r.Total, r.Bulkhead, r.Limit, r.Hedge = 0, 0, nil, nil, nil
 	var release func()
 	if bh := base.Bulkhead; bh != nil {
 		if err := bh.Acquire(ctx); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/seed94f50169/resilience/breaker"
 	resgrpc "github.com/seed94f50169/resilience/contrib/grpc"
 	"github.com/seed94f50169/resilience/errtrack"
+	"github.com/seed94f50169/resilience/hedge"
 	"github.com/seed94f50169/resilience/middleware"
 	"github.com/seed94f50169/resilience/retry"
 	"google.golang.org/grpc"
@@ -345,4 +346,32 @@ func TestNewClientValidates(t *testing.T) {
 		}
 	}()
 	resgrpc.NewClient(&middleware.Recovery{}, resgrpc.ClientConfig{BreakerKey: resgrpc.PerMethod})
+}
+
+func TestUnaryHedged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &health{}
+		first := make(chan struct{})
+		h.fail = func(n int) error { return nil }
+		h.block = nil
+		slow := &slowFirst{health: h, release: first}
+		rec := &middleware.Recovery{Hedge: &hedge.Policy{Delay: 10 * time.Millisecond}}
+		c := resgrpc.NewClient(rec, resgrpc.ClientConfig{})
+		r := startRigWith(t, slow, grpc.WithUnaryInterceptor(c.UnaryInterceptor()))
+		start := time.Now()
+		resp, err := r.hc.Check(context.Background(), &grpc_health_v1.HealthCheckRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+			t.Errorf("reply %v, want SERVING copied from the hedge that won", resp)
+		}
+		if d := time.Since(start); d != 10*time.Millisecond {
+			t.Errorf("answered after %v, want the 10ms hedge delay", d)
+		}
+		if h.Calls() != 2 || h.prev[1] != "1" {
+			t.Errorf("calls %d, previous attempts %q; want 2, the hedge marked 1", h.Calls(), h.prev)
+		}
+		close(first)
+	})
 }

@@ -17,8 +17,8 @@
 //		grpc.WithStreamInterceptor(c.StreamInterceptor()))
 //
 // A unary call runs through the Recovery's stack exactly as middleware.Do
-// runs a function: Total, Retry, Breaker, Bulkhead, per-attempt Timeout, and
-// the Tracker. gRPC status codes are read as gRFC A6 reads them: only
+// runs a function: RateLimit, Total, Retry, Hedge, Throttle, Breaker,
+// Bulkhead, adaptive Limit, per-attempt Timeout, and the Tracker. gRPC status codes are read as gRFC A6 reads them: only
 // UNAVAILABLE is retried by default, and RESOURCE_EXHAUSTED when the
 // server sent a pushback (grpc-retry-pushback-ms); INVALID_ARGUMENT,
 // NOT_FOUND, PERMISSION_DENIED and the like never are. The breaker counts
@@ -51,7 +51,8 @@
 //		grpc.ChainStreamInterceptor(s.StreamInterceptor()))
 //
 // A panic becomes INTERNAL (tracked once, and logged through grpclog or
-// handed to ServerConfig.OnPanic); a full bulkhead answers
+// handed to ServerConfig.OnPanic); a request over its peer's rate limit, or
+// refused by a full bulkhead or the adaptive limit, answers
 // RESOURCE_EXHAUSTED with a pushback trailer, which this package's client
 // (and gRPC's own retry) honours; the request timeout bounds the handler's
 // context and a handler cut short by it answers DEADLINE_EXCEEDED.

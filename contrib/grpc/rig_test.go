@@ -136,3 +136,45 @@ func startRig(t testing.TB, h *health, tcp bool, srvOpts []grpc.ServerOption, di
 	})
 	return &rig{srv: srv, conn: conn, hc: grpc_health_v1.NewHealthClient(conn)}
 }
+
+// slowFirst is a health service whose first Check waits until release is
+// closed or its context ends.
+type slowFirst struct {
+	*health
+	release chan struct{}
+}
+
+func (s *slowFirst) Check(ctx context.Context, req *grpc_health_v1.HealthCheckRequest) (*grpc_health_v1.HealthCheckResponse, error) {
+	if s.health.Calls() == 0 {
+		s.health.record(ctx)
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_NOT_SERVING}, nil
+	}
+	return s.health.Check(ctx, req)
+}
+
+// startRigWith serves srv on bufconn.
+func startRigWith(t testing.TB, srv grpc_health_v1.HealthServer, dialOpts ...grpc.DialOption) *rig {
+	t.Helper()
+	bl := bufconn.Listen(1 << 20)
+	dialOpts = append(dialOpts, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return bl.DialContext(ctx) }))
+	s := grpc.NewServer()
+	grpc_health_v1.RegisterHealthServer(s, srv)
+	done := make(chan struct{})
+	go func() { defer close(done); s.Serve(bl) }()
+	conn, err := grpc.NewClient("passthrough:///bufnet", dialOpts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Close()
+		s.Stop()
+		<-done
+	})
+	return &rig{srv: s, conn: conn, hc: grpc_health_v1.NewHealthClient(conn)}
+}

@@ -12,7 +12,9 @@ import (
 	"github.com/seed94f50169/resilience/bulkhead"
 	resgrpc "github.com/seed94f50169/resilience/contrib/grpc"
 	"github.com/seed94f50169/resilience/errtrack"
+	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/middleware"
+	"github.com/seed94f50169/resilience/ratelimit"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health/grpc_health_v1"
@@ -185,5 +187,50 @@ func TestRealTCP(t *testing.T) {
 	err := check(r)
 	if !errors.As(err, &ce) || status.Code(err) != codes.Unavailable {
 		t.Errorf("exhausted call = %T %v, want a *resgrpc.Error with Unavailable", err, err)
+	}
+}
+
+func TestServerRateLimitAndLimit(t *testing.T) {
+	tests := []struct {
+		name  string
+		rec   func() *middleware.Recovery
+		class errtrack.Class
+	}{
+		{"rate limit", func() *middleware.Recovery {
+			return &middleware.Recovery{RateLimit: ratelimit.NewGroup(ratelimit.GroupConfig{Config: ratelimit.Config{Rate: 0.5, Burst: 1}})}
+		}, "rate_limited"},
+		{"adaptive limit", func() *middleware.Recovery {
+			return &middleware.Recovery{Limit: limit.New(limit.Config{InitialLimit: 1, MaxLimit: 1})}
+		}, "limit_exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := &health{block: make(chan struct{})}
+				rec := tt.rec()
+				rec.Tracker = errtrack.New(errtrack.Config{})
+				r := serverRig(t, h, rec, resgrpc.ServerConfig{})
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() { defer wg.Done(); check(r) }()
+				synctest.Wait()
+				var trailer metadata.MD
+				_, err := r.hc.Check(context.Background(), &grpc_health_v1.HealthCheckRequest{}, grpc.Trailer(&trailer))
+				if status.Code(err) != codes.ResourceExhausted {
+					t.Errorf("second call = %v, want ResourceExhausted", err)
+				}
+				if len(trailer.Get(resgrpc.PushbackKey)) != 1 {
+					t.Errorf("trailer %v has no pushback", trailer)
+				}
+				close(h.block)
+				wg.Wait()
+				if h.Calls() != 1 {
+					t.Errorf("handler ran %d times, want 1", h.Calls())
+				}
+				if got := rec.Tracker.ByClass()[tt.class]; got != 1 {
+					t.Errorf("tracked %v, want one %s", rec.Tracker.ByClass(), tt.class)
+				}
+			})
+		})
 	}
 }
