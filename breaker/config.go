@@ -59,6 +59,11 @@ type Config struct {
 	// caller gets (it matches ErrOpen or ErrTooManyCalls), outside any lock.
 	OnReject func(err error)
 
+	// Observers, if any, receive every state change and rejection, after
+	// OnStateChange and OnReject (see Observer). Default none: the breaker
+	// then builds no events. The slice is copied by New.
+	Observers []Observer
+
 	// WindowSize selects a count-based sliding window over the last
 	// WindowSize calls for the rate rules. Default 100 when a rate threshold
 	// is set and WindowDuration is zero. At most 1<<20.

@@ -39,6 +39,11 @@ type Config struct {
 	// value) means no limit: only the caller's context ends the wait.
 	// It is also the RetryAfter hint of rejections (see RejectedError).
 	QueueTimeout time.Duration
+
+	// Observers, if any, receive every acquisition and rejection (see
+	// Observer). Default none: the bulkhead then builds no events and
+	// reads no clock for them.
+	Observers []Observer
 }
 
 // Validate reports the first invalid field of c, naming it.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
@@ -126,6 +127,11 @@ type Recovery struct {
 
 	// Hooks observe every event in one place. Nil hooks cost nothing.
 	Hooks Hooks
+
+	// Observers receive every event the Hooks see and more (see Observer),
+	// side by side with the Hooks and with one another. Default none: no
+	// Event is built for them.
+	Observers []Observer
 }
 
 // MaxHosts is the number of per-host breakers a Transport creates at most.
@@ -177,6 +183,36 @@ type Event struct {
 	// for Do and Transport events. Hooks must not keep it, nor read its
 	// body.
 	Request *http.Request
+
+	// Kind says what the event reports (see EventKind).
+	Kind EventKind
+	// Ctx is the context of the call or request, so that a trace or
+	// request id can be read from it.
+	Ctx context.Context
+	// Method and URL identify the HTTP request (Transport, Handler); ""
+	// and nil for Do.
+	Method string
+	URL    *url.URL
+	// Duration is how long the attempt (EventAttempt) or the request
+	// (EventRequest) took.
+	Duration time.Duration
+	// Delay and Reason are the wait before the attempt and what chose it
+	// (EventRetry).
+	Delay  time.Duration
+	Reason retry.DelayReason
+	// Status is the HTTP status of the response (Transport attempts) or of
+	// the answer sent (Handler); 0 when there was none.
+	Status int
+	// Shed reports a request Handler refused without running it
+	// (EventRequest).
+	Shed bool
+	// From and To are the states of an EventStateChange.
+	From, To breaker.State
+	// Scope names the timeout that fired (EventTimeout): "" for the
+	// per-attempt Timeout, "total" for Total.
+	Scope string
+	// Step is the fallback that served (EventFallback).
+	Step int
 }
 
 // Do calls fn through the stack r describes, outermost first: RateLimit,

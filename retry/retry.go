@@ -64,6 +64,11 @@ type Policy struct {
 	// goroutine, with the attempt that failed and the wait that follows.
 	OnRetry func(Attempt)
 
+	// Observers, if any, receive every retry (with the delay chosen and
+	// why) and the final exhaustion, after OnRetry (see Observer).
+	// Default none.
+	Observers []Observer
+
 	// Budget, if set, is a retry budget shared with other calls: each Do
 	// earns it tokens, each retry spends one, and a refused retry ends Do
 	// with an *ExhaustedError matching ErrBudgetExhausted.
