@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -182,6 +183,7 @@ func (c Config) withDefaults() Config {
 	if c.IsIgnored == nil {
 		c.IsIgnored = isCanceled
 	}
+	c.Observers = slices.Clone(c.Observers)
 	rated := c.FailureRateThreshold > 0 || c.SlowCallRateThreshold > 0
 	if rated && c.WindowSize == 0 && c.WindowDuration == 0 {
 		c.WindowSize = 100

@@ -52,6 +52,8 @@ type Event struct {
 	// RetryAfter is, for a rejection while open, the time left until the
 	// breaker may half-open.
 	RetryAfter time.Duration
+	// Key is the key of a Group's breaker ("" for one made by New).
+	Key string
 }
 
 // notify hands e to every observer. Callers check len(obs) first so that a
@@ -60,4 +62,30 @@ func notify(obs []Observer, e Event) {
 	for _, o := range obs {
 		o.Observe(e)
 	}
+}
+
+// observeReject reports a rejection with err to the observers.
+func (b *Breaker) observeReject(err error) {
+	s := State(b.word.Load() & stateMask)
+	e := Event{Kind: EventReject, From: s, To: s, Err: err}
+	if r, ok := err.(interface{ RetryAfter() time.Duration }); ok {
+		e.RetryAfter = r.RetryAfter()
+	}
+	notify(b.cfg.Observers, e)
+}
+
+// keyed returns observers that set Event.Key to key before passing each
+// event on, for a Group's breaker.
+func keyed(key string, obs []Observer) []Observer {
+	if len(obs) == 0 {
+		return nil
+	}
+	out := make([]Observer, len(obs))
+	for i, o := range obs {
+		out[i] = ObserverFunc(func(e Event) {
+			e.Key = key
+			o.Observe(e)
+		})
+	}
+	return out
 }
