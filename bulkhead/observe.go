@@ -62,3 +62,38 @@ type Event struct {
 	// Err is the rejection of an EventReject.
 	Err error
 }
+
+// acquireObserved is Acquire with observers: the same steps, each
+// reported, and the clock read only when the caller has to queue.
+func (b *Bulkhead) acquireObserved(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		b.canceled.Add(1)
+		notify(b.obs, Event{Kind: EventReject, Ctx: ctx, Err: err})
+		return err
+	}
+	if b.tryFast() {
+		b.acquired.Add(1)
+		notify(b.obs, Event{Kind: EventAcquire, Ctx: ctx})
+		return nil
+	}
+	start := time.Now()
+	err := b.acquireSlow(ctx)
+	e := Event{Kind: EventAcquire, Ctx: ctx, Wait: time.Since(start), Err: err}
+	if err != nil {
+		e.Kind = EventReject
+	}
+	notify(b.obs, e)
+	return err
+}
+
+// tryAcquireObserved is TryAcquire with observers.
+func (b *Bulkhead) tryAcquireObserved() bool {
+	if b.tryFast() {
+		b.acquired.Add(1)
+		notify(b.obs, Event{Kind: EventAcquire})
+		return true
+	}
+	b.rejected.Add(1)
+	notify(b.obs, Event{Kind: EventReject, Err: &b.full})
+	return false
+}
