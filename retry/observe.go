@@ -86,3 +86,11 @@ type Event struct {
 	Delay  time.Duration
 	Reason DelayReason
 }
+
+// exhausted reports an *ExhaustedError that ends Do; other endings (a
+// Permanent error, one Retryable refused) are not exhaustion.
+func (r *run) exhausted(ctx context.Context, stop error) {
+	if ex, ok := stop.(*ExhaustedError); ok {
+		notify(r.p.Observers, Event{Kind: EventExhausted, Ctx: ctx, Attempt: ex.Attempts, Err: ex})
+	}
+}
