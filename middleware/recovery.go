@@ -253,6 +253,9 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 		r.Hooks.OnFallback(Event{Err: err})
 	}
 	first := func(context.Context) (T, error) { return v, err }
+	if r != nil && r.observed() && ctx.Err() == nil {
+		return observeFallback(ctx, r, first, err, fallbacks)
+	}
 	return fallback.Do(ctx, first, fallbacks...)
 }
 
@@ -273,6 +276,9 @@ type stack[T any] struct {
 	hedge   *hedge.Policy                                          // hedge each attempt of the retry loop
 	hedgeFn func(context.Context) func(context.Context) (T, error) // Transport: the attempts' fn, per hedged call
 	parent  context.Context                                        // an attempt of a hedged call: the call's context
+
+	req *http.Request // Transport: the request, for its method and URL
+	obs observation   // what observers are told; see observe.go
 }
 
 // run makes the call's attempts under ctx (inside Total). Every wait
@@ -283,6 +289,10 @@ func (s *stack[T]) run(ctx context.Context) (T, error) {
 	}
 	p := *s.r.Retry
 	p.MaxRetryAfter = s.r.maxRetryAfter() // the bound Transport parsed hints with
+	if s.r.observed() {
+		s.obs.tap = &retryTap{r: s.r, host: s.host, req: s.req}
+		p.Observers = append(p.Observers[:len(p.Observers):len(p.Observers)], s.obs.tap)
+	}
 	v, err := retry.Do(ctx, p, s.one)
 	if err != nil && s.r.Total > 0 {
 		s.nameTotal(ctx, err)
@@ -313,6 +323,9 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	h := &s.r.Hooks
 	if s.n > 1 && h.OnRetry != nil {
 		h.OnRetry(Event{Attempt: s.n, Err: s.prev, Host: s.host})
+	}
+	if s.r.observed() {
+		s.begin(ctx)
 	}
 	var tp throttle.Permit
 	if s.thr != nil {
@@ -357,6 +370,9 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	}
 	if h.OnAttempt != nil {
 		h.OnAttempt(Event{Attempt: s.n, Host: s.host})
+	}
+	if s.r.observed() {
+		s.attempted(v, nil)
 	}
 	return v, nil
 }
@@ -406,6 +422,9 @@ func (s *stack[T]) reject(err error) {
 	if f := s.r.Hooks.OnReject; f != nil {
 		f(Event{Attempt: s.n, Err: err, Host: s.host})
 	}
+	if s.r.observed() {
+		s.rejected(err)
+	}
 }
 
 func (s *stack[T]) failed(err error) {
@@ -415,6 +434,10 @@ func (s *stack[T]) failed(err error) {
 	}
 	if f := s.r.Hooks.OnAttempt; f != nil {
 		f(Event{Attempt: s.n, Err: err, Host: s.host})
+	}
+	if s.r.observed() {
+		var zero T
+		s.attempted(zero, err)
 	}
 }
 
