@@ -31,8 +31,11 @@
 //	interface{ Temporary() bool }           // honoured by classification
 //
 // An open breaker's rejection reports the time left until it half-opens, so a
-// retry loop around it waits instead of burning attempts; a full bulkhead
-// reports "bulkhead_full", so the error tracker counts shed load as such.
+// retry loop around it fails fast with that hint instead of sleeping through
+// the open period or burning attempts (it waits only when the breaker
+// half-opens within its own backoff, or within a retry.Policy.MaxOpenWait it
+// was given); a full bulkhead reports "bulkhead_full", so the error tracker
+// counts shed load as such.
 //
 // When the patterns are stacked, the order matters. middleware.Recovery uses,
 // outermost first:
@@ -44,7 +47,8 @@
 //   - Fallbacks wrap everything: they run only when the whole stack failed.
 //   - The total timeout bounds every attempt and every wait between attempts.
 //   - Retry sits outside the breaker, so each attempt asks the breaker and an
-//     open breaker stops the retries (or makes them wait for half-open).
+//     open breaker stops the retries at once (they wait for half-open only
+//     within their backoff, or when retry.Policy.MaxOpenWait allows it).
 //   - The breaker sits outside the bulkhead, so calls it rejects never take a
 //     slot, and a full bulkhead is a local condition, not a backend failure.
 //   - The per-attempt timeout is innermost, so it bounds one call to the

@@ -46,8 +46,21 @@ func BenchmarkAllowDone(b *testing.B) {
 }
 
 func BenchmarkRejected(b *testing.B) {
-	br := New(Config{})
-	br.ForceOpen()
+	b.Run("forced", func(b *testing.B) {
+		br := New(Config{})
+		br.ForceOpen()
+		benchRejected(b, br)
+	})
+	b.Run("tripped", func(b *testing.B) {
+		br := New(Config{FailureThreshold: 1, OpenTimeout: time.Hour})
+		if p, err := br.Allow(); err == nil {
+			p.Done(errBoom)
+		}
+		benchRejected(b, br)
+	})
+}
+
+func benchRejected(b *testing.B, br *Breaker) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := br.Allow(); err == nil {

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"runtime"
@@ -35,11 +36,11 @@ func (s State) String() string {
 }
 
 // The state word packs everything the lock-free paths need:
-// bits 0-1 state, bit 2 "open period nearly over", bits 3-31 consecutive closed
-// failures, bits 32-63 generation (bumped by every transition).
+// bits 0-1 state, bits 3-31 consecutive closed failures, bits 32-63
+// generation (bumped by every transition). Bit 2 is always 0 in the word; in
+// a Permit's copy, plainBit marks a closed-state admission of a plain breaker.
 const (
 	stateMask = 3
-	dueBit    = 4 // in the word: the open period is nearly over
 	plainBit  = 4 // in a closed Permit's copy: no window, no slow-call detection
 	failShift = 3
 	failOne   = 1 << failShift
@@ -73,26 +74,30 @@ type Stats struct {
 	LastTransition time.Time
 }
 
-// Breaker is a circuit breaker. Create one with New (the zero Breaker is not
-// usable); it is safe for concurrent use.
+// Breaker is a circuit breaker. Create one with New: the methods of the zero
+// Breaker panic with "breaker: Breaker must be created with New". It is safe
+// for concurrent use.
 type Breaker struct {
 	word atomic.Uint64 // read on every call; written by failures and transitions
 	_    [56]byte
 
-	cfg      Config
-	slowPath uint64 // 0 when there is no window and no slow-call detection: Allow's fast path applies
-	clock    bool   // outcomes need the time: slow-call detection or a time window
-	base     time.Time
-	shards   []shard
-	shift    uint // 64 - log2(len(shards)): the top bits of a 64-bit hash pick a shard
-	openErr  *openError
-	win      *window
+	cfg     Config
+	plain   uint64 // plainBit when there is no window and no slow-call detection (Allow's fast path applies); 0 otherwise, and in a Breaker not made by New
+	clock   bool   // outcomes need the time: slow-call detection or a time window
+	base    time.Time
+	shards  []shard
+	shift   uint // 64 - log2(len(shards)): the top bits of a 64-bit hash pick a shard
+	openErr *openError
+	win     *window
 
-	openUntil atomic.Int64 // ns since base; 0 when forced
+	// openUntil is the end of the open period, in ns since base (forever
+	// when forced open). It is written, under mu, before the word shows
+	// the new open state, and read without the lock: while the word says
+	// Open, a call at or after openUntil moves the breaker to half-open.
+	openUntil atomic.Int64
 	succBase  atomic.Uint64
 
 	mu        sync.Mutex // guards the fields below and every transition
-	timer     *time.Timer
 	forced    bool
 	probes    int   // half-open permits outstanding
 	hoSucc    int   // half-open consecutive successes
@@ -129,16 +134,32 @@ func New(cfg Config) *Breaker {
 	if cfg.FailureRateThreshold > 0 || cfg.SlowCallRateThreshold > 0 {
 		b.win = newWindow(cfg)
 	}
-	if b.win != nil || cfg.SlowCallDuration > 0 {
-		b.slowPath = 1
+	if b.win == nil && cfg.SlowCallDuration == 0 {
+		b.plain = plainBit
 	}
 	b.clock = cfg.SlowCallDuration > 0 || b.win != nil && b.win.width > 0
-	b.timer = time.AfterFunc(maxDuration, b.openTimeout)
-	b.timer.Stop()
 	return b
 }
 
+// forever is openUntil while forced open: no clock reaches it.
+const forever = math.MaxInt64
+
+// errNotNew is the panic of every method of a Breaker not made by New.
+const errNotNew = "breaker: Breaker must be created with New"
+
+// mustBeNew panics with errNotNew if b was not made by New (the zero
+// Breaker has no shards).
+func (b *Breaker) mustBeNew() {
+	if b.shards == nil {
+		panic(errNotNew)
+	}
+}
+
 func (b *Breaker) now() int64 { return int64(time.Since(b.base)) }
+
+// due reports whether an open period has ended, so that the next call
+// moves the breaker to half-open.
+func (b *Breaker) due() bool { return b.now() >= b.openUntil.Load() }
 
 // shard picks the caller's counter shard. The address of a local variable
 // identifies the goroutine's stack: goroutines running in parallel have
@@ -152,9 +173,17 @@ func (b *Breaker) shard() *shard {
 	return &b.shards[h>>b.shift]
 }
 
-// State returns the current state. An open breaker whose open period is
-// over still reports Open until the next call moves it to half-open.
-func (b *Breaker) State() State { return State(b.word.Load() & stateMask) }
+// State returns the current state. Once an open period is over, State
+// reports HalfOpen, although the transition itself (a new generation, the
+// OnStateChange hook) waits for the next call to Allow.
+func (b *Breaker) State() State {
+	b.mustBeNew()
+	s := State(b.word.Load() & stateMask)
+	if s == Open && b.due() {
+		return HalfOpen
+	}
+	return s
+}
 
 // Permit is the admission of one call, returned by Allow. Report the call's
 // outcome with Done exactly once. The zero Permit's Done does nothing.
@@ -165,27 +194,38 @@ type Permit struct {
 }
 
 // Allow asks to make one call. It returns a Permit, or ErrOpen-matching
-// error while open, or ErrTooManyCalls when half-open probes are busy. It
-// allocates nothing; in the closed state it takes no lock and reads the
-// clock only when SlowCallDuration is set.
+// error while open, or ErrTooManyCalls when half-open probes are busy. The
+// first call at or after the end of an open period moves the breaker to
+// half-open. It allocates nothing; in the closed state it takes no lock and
+// reads the clock only when SlowCallDuration is set; a rejection while open
+// reads the clock once, to compare it with the end of the open period.
 func (b *Breaker) Allow() (Permit, error) {
-	if w := b.word.Load(); w&stateMask|b.slowPath == 0 {
+	w := b.word.Load()
+	if w&stateMask|b.plain == plainBit {
 		return Permit{b: b, w: w | plainBit}, nil
 	}
-	return b.allow()
+	return b.allow(w)
 }
 
-func (b *Breaker) allow() (Permit, error) {
-	w := b.word.Load()
-	if w&stateMask == uint64(Closed) {
+// allow is Allow past its fast path, w the state word it read.
+func (b *Breaker) allow(w uint64) (Permit, error) {
+	switch State(w & stateMask) {
+	case Open:
+		if !b.due() {
+			// reject, written out: this is the path of every call while open.
+			b.shard().rejected.Add(1)
+			if b.cfg.OnReject != nil {
+				b.cfg.OnReject(b.openErr)
+			}
+			return Permit{}, b.openErr
+		}
+	case Closed:
+		b.mustBeNew() // the zero Breaker is closed, and has no fast path
 		p := Permit{b: b, w: w}
 		if b.cfg.SlowCallDuration > 0 {
 			p.start = b.now()
 		}
 		return p, nil
-	}
-	if w&stateMask == uint64(Open) && (w&dueBit == 0 || b.now() < b.openUntil.Load()) {
-		return Permit{}, b.reject(b.openErr)
 	}
 	return b.allowSlow()
 }
@@ -205,9 +245,9 @@ func (b *Breaker) allowSlow() (Permit, error) {
 	switch State(w & stateMask) {
 	case Closed:
 		b.mu.Unlock()
-		return b.allow()
+		return b.allow(w)
 	case Open:
-		if w&dueBit == 0 || b.now() < b.openUntil.Load() {
+		if !b.due() {
 			b.mu.Unlock()
 			return Permit{}, b.reject(b.openErr)
 		}
@@ -434,44 +474,28 @@ func (b *Breaker) transition(w uint64, to State) uint64 {
 	now := time.Now()
 	var d time.Duration
 	if to == Open {
-		d = b.cfg.OpenTimeout
-		if j := b.cfg.OpenTimeoutJitter; j > 0 {
-			d += time.Duration(rand.Int64N(int64(float64(d)*j) + 1))
+		until := int64(forever)
+		if !b.forced {
+			d = b.cfg.OpenTimeout
+			if j := b.cfg.OpenTimeoutJitter; j > 0 {
+				d += time.Duration(rand.Int64N(int64(float64(d)*j) + 1))
+			}
+			until = int64(now.Sub(b.base) + d)
 		}
-		// Before the state shows: a caller rejected by the new open
-		// period must read its end, not the previous one's.
-		b.openUntil.Store(int64(now.Sub(b.base) + d))
+		// Before the state shows: a caller that sees the new open state
+		// must read its end, not the previous period's.
+		b.openUntil.Store(until)
 	}
 	n := b.bump(w&^stateMask | uint64(to))
 	b.lastTrans = now
 	b.probes, b.hoSucc = 0, 0
-	b.timer.Stop()
 	switch to {
 	case Closed:
 		b.succBase.Store(b.sum(func(s *shard) *atomic.Uint64 { return &s.successes }))
-	case Open:
-		b.timer.Reset(d - min(d/2, nearlyOver))
 	case HalfOpen:
 		b.lastProbe = int64(now.Sub(b.base))
 	}
 	return n
-}
-
-// nearlyOver is how long before the end of an open period its timer fires.
-// Until then a rejection needs no clock read; after it, rejections compare
-// the clock with the end of the period, so the first call at or after the
-// end moves the breaker to half-open exactly, unless the timer runs more
-// than nearlyOver late (then calls are rejected until it has run).
-const nearlyOver = 10 * time.Millisecond
-
-// openTimeout runs when an open period's timer fires: it marks the period
-// nearly over (see nearlyOver).
-func (b *Breaker) openTimeout() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if w := b.word.Load(); w&stateMask == uint64(Open) && !b.forced {
-		b.word.Store(w | dueBit)
-	}
 }
 
 func (b *Breaker) changed(from, to State) {
@@ -490,15 +514,12 @@ func (b *Breaker) Reset() { b.set(Closed, false) }
 func (b *Breaker) ForceOpen() { b.set(Open, true) }
 
 func (b *Breaker) set(to State, forced bool) {
+	b.mustBeNew()
 	b.mu.Lock()
 	w := b.word.Load()
 	from := State(w & stateMask)
-	b.transition(w, to)
 	b.forced = forced
-	if forced {
-		b.timer.Stop()
-		b.openUntil.Store(0)
-	}
+	b.transition(w, to)
 	b.mu.Unlock()
 	b.changed(from, to)
 }
@@ -511,14 +532,21 @@ func (b *Breaker) sum(field func(*shard) *atomic.Uint64) uint64 {
 	return n
 }
 
-// Stats returns a snapshot of the breaker's state and counters.
+// Stats returns a snapshot of the breaker's state and counters. Like State,
+// it reports HalfOpen once an open period is over, with LastTransition the
+// end of that period.
 func (b *Breaker) Stats() Stats {
+	b.mustBeNew()
 	b.mu.Lock()
 	w := b.word.Load()
 	s := Stats{
 		State:          State(w & stateMask),
 		Forced:         b.forced,
 		LastTransition: b.lastTrans,
+	}
+	if s.State == Open && b.due() {
+		s.State = HalfOpen
+		s.LastTransition = b.base.Add(time.Duration(b.openUntil.Load()))
 	}
 	hoSucc := b.hoSucc
 	b.mu.Unlock()

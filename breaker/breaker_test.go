@@ -787,8 +787,9 @@ func TestConcurrentInvariants(t *testing.T) {
 }
 
 // TestConcurrentRealTime is the same workload without synctest and without
-// sleeps: the open-period timer really runs on its own goroutine, racing
-// with callers (run it with -race). Only the invariants are checked.
+// sleeps: open periods end on the real clock while callers race to be the
+// one that half-opens the breaker (run it with -race). Only the invariants
+// are checked.
 func TestConcurrentRealTime(t *testing.T) {
 	concurrentCalls(t, 50*time.Microsecond, false)
 }
@@ -913,4 +914,110 @@ func FuzzConfig(f *testing.F) {
 			t.Fatalf("counted %+v, want 50 calls", s)
 		}
 	})
+}
+
+// TestHalfOpenOnceOpenPeriodEnds: once OpenTimeout has elapsed, State and
+// Stats report half-open without waiting for a call or a timer, and the
+// next call is admitted as a probe and makes the transition.
+func TestHalfOpenOnceOpenPeriodEnds(t *testing.T) {
+	tests := []struct {
+		name      string
+		wait      time.Duration // after the trip
+		wantState State
+		admitted  bool
+	}{
+		{"1ns before the end", 10*time.Second - 1, Open, false},
+		{"at the end", 10 * time.Second, HalfOpen, true},
+		{"long after the end", time.Hour, HalfOpen, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var changes []string
+				b := New(Config{FailureThreshold: 1, OpenTimeout: 10 * time.Second,
+					OnStateChange: func(from, to State) { changes = append(changes, from.String()+">"+to.String()) }})
+				Do(t.Context(), b, fail)
+				opened := time.Now()
+				time.Sleep(tt.wait)
+				if got := b.State(); got != tt.wantState {
+					t.Errorf("State() = %v, want %v", got, tt.wantState)
+				}
+				s := b.Stats()
+				wantLast := opened
+				if tt.wantState == HalfOpen {
+					wantLast = opened.Add(10 * time.Second)
+				}
+				if s.State != tt.wantState || !s.LastTransition.Equal(wantLast) {
+					t.Errorf("Stats() state %v since %v, want %v since %v", s.State, s.LastTransition, tt.wantState, wantLast)
+				}
+				if got := strings.Join(changes, " "); got != "closed>open" {
+					t.Errorf("hooks before any call: %s, want only closed>open", got)
+				}
+				p, err := b.Allow()
+				if (err == nil) != tt.admitted {
+					t.Fatalf("Allow() err = %v, want admitted %v", err, tt.admitted)
+				}
+				if err != nil {
+					return
+				}
+				if p.w&stateMask != uint64(HalfOpen) || b.State() != HalfOpen {
+					t.Errorf("the call was not a half-open probe (state %v)", b.State())
+				}
+				if got := strings.Join(changes, " "); got != "closed>open open>half-open" {
+					t.Errorf("hooks after the call: %s", got)
+				}
+			})
+		})
+	}
+}
+
+// TestForcedOpenNeverHalfOpens: a forced-open breaker stays open however
+// long it waits, and its rejections have RetryAfter 0.
+func TestForcedOpenNeverHalfOpens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Config{OpenTimeout: time.Second})
+		b.ForceOpen()
+		time.Sleep(1000 * time.Hour)
+		if got := b.State(); got != Open {
+			t.Fatalf("State() = %v, want open", got)
+		}
+		_, err := b.Allow()
+		var ra interface{ RetryAfter() time.Duration }
+		if !errors.As(err, &ra) || ra.RetryAfter() != 0 {
+			t.Fatalf("Allow() = %v, want ErrOpen with RetryAfter 0", err)
+		}
+	})
+}
+
+// TestZeroBreaker: every method of a Breaker not made by New panics with a
+// message naming the mistake, not deep inside with an index out of range.
+func TestZeroBreaker(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		call func(b *Breaker)
+	}{
+		{"Allow", func(b *Breaker) { b.Allow() }},
+		{"Allow then Done", func(b *Breaker) {
+			if p, err := b.Allow(); err == nil {
+				p.Done(nil)
+			}
+		}},
+		{"State", func(b *Breaker) { b.State() }},
+		{"Stats", func(b *Breaker) { b.Stats() }},
+		{"Reset", func(b *Breaker) { b.Reset() }},
+		{"ForceOpen", func(b *Breaker) { b.ForceOpen() }},
+		{"method Do", func(b *Breaker) { b.Do(ctx, func(context.Context) error { return nil }) }},
+		{"Do", func(b *Breaker) { Do(ctx, b, ok) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if got := recover(); got != "breaker: Breaker must be created with New" {
+					t.Fatalf("recovered %v, want the New message", got)
+				}
+			}()
+			tt.call(&Breaker{})
+		})
+	}
 }

@@ -7,14 +7,17 @@
 //	         FailureThreshold consecutive failures, or a rate rule
 //	Closed ─────────────────────────────────────────────────────▶ Open
 //	  ▲                                                          │  ▲
-//	  │ SuccessThreshold            first call after OpenTimeout │  │ any probe
-//	  │ consecutive successes                                    ▼  │ failure
+//	  │ SuccessThreshold             first call once OpenTimeout │  │ any probe
+//	  │ consecutive successes                        has elapsed ▼  │ failure
 //	  └──────────────────────────────────────────────────────── HalfOpen
 //
 // Closed lets every call through. Open rejects every call with an error
-// matching ErrOpen. The first call made once OpenTimeout (plus optional
-// jitter) has elapsed moves the breaker to HalfOpen; State reports Open until
-// that call. HalfOpen admits at
+// matching ErrOpen. Once OpenTimeout (plus optional jitter) has elapsed
+// since the breaker opened (elapsed ≥ OpenTimeout), the next call moves it
+// to HalfOpen and is its first probe; no timer is involved, so a call made
+// exactly when the period ends is admitted. From that moment State and Stats
+// report HalfOpen too, although the transition itself (a new generation,
+// the OnStateChange hook) happens on that next call. HalfOpen admits at
 // most HalfOpenMaxCalls probes at once and rejects the rest with
 // ErrTooManyCalls. A probe permit that never reports is reclaimed after
 // ProbeTimeout, so a lost probe cannot freeze the breaker half-open.
@@ -62,11 +65,13 @@
 //
 // Rejections while open return an error that matches ErrOpen with errors.Is
 // and has RetryAfter() time.Duration (time left until a probe is allowed) and
-// ErrorClass() string ("circuit_open"), so a retry loop can wait instead of
-// hammering and an error tracker can classify it. ErrTooManyCalls has
-// ErrorClass "circuit_open" as well. Both are preallocated: rejecting a call
-// allocates nothing. New panics, and Config.Validate returns an error, naming
-// the offending field ("breaker: OpenTimeout ...").
+// ErrorClass() string ("circuit_open"), so a retry loop can tell when to come
+// back instead of hammering (package retry fails fast on it unless the wait
+// fits its backoff or its MaxOpenWait) and an error tracker can classify it.
+// ErrTooManyCalls has ErrorClass "circuit_open" as well. Both are
+// preallocated: rejecting a call allocates nothing. New panics, and
+// Config.Validate returns an error, naming the offending field ("breaker:
+// OpenTimeout ...").
 //
 // # Concurrency and cost
 //
@@ -77,13 +82,15 @@
 // compare-and-swap. With a rate rule configured, each closed-state outcome
 // also takes the window's own short lock (not the breaker's mutex).
 //
-// A rejection while open is one load and one add, with no clock read: a
-// runtime timer (time.AfterFunc: one per breaker, no goroutine until it
-// fires, stopped on every transition) fires up to 10ms before the open
-// period ends, and only rejections after it compare the clock with the end.
-// Half-open admission and transitions take the breaker's mutex. Hooks run
-// outside every lock. In tests with testing/synctest, create the breaker
-// inside the bubble, so that its timer follows the bubble's clock.
+// A rejection while open is two loads, one monotonic clock read (compared
+// with the end of the open period, so that the rule above holds exactly)
+// and one add; the breaker has no timer and starts no goroutine. Half-open
+// admission and transitions take the breaker's mutex. Hooks run outside
+// every lock. In tests with testing/synctest, create the breaker inside the
+// bubble, so that its clock readings follow the bubble's clock.
+//
+// A Breaker must be created with New: every method of the zero Breaker
+// panics with "breaker: Breaker must be created with New".
 //
 // Group keeps one breaker per key (host, endpoint), created lazily, up to a
 // bound on the number of keys, with a state-change hook that names the key.

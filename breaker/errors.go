@@ -34,5 +34,9 @@ func (e *openError) RetryAfter() time.Duration {
 	if b.word.Load()&stateMask != uint64(Open) {
 		return 0
 	}
-	return max(0, time.Duration(b.openUntil.Load()-b.now()))
+	until := b.openUntil.Load()
+	if until == forever {
+		return 0
+	}
+	return max(0, time.Duration(until-b.now()))
 }

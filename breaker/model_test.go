@@ -12,6 +12,8 @@ import (
 
 // model is a deliberately simple reference of the breaker's state machine:
 // one goroutine, plain fields, the rules of the package doc written out.
+// Open to half-open is lazy: once the open period is over (now ≥ openUntil)
+// the model reports HalfOpen, and the next allow makes the transition.
 type model struct {
 	cfg                         Config
 	now                         time.Duration
@@ -20,7 +22,7 @@ type model struct {
 	fails, hoSucc, probes       int
 	succBase                    uint64
 	lastProbe, openUntil        time.Duration
-	due, forced                 bool
+	forced                      bool
 	win                         []uint8 // count window: last WindowSize outcomes
 	succ, fail, ign, rej, slowN uint64
 }
@@ -35,7 +37,7 @@ func (m *model) to(s State) {
 	m.state = s
 	m.gen++
 	m.fails, m.hoSucc, m.probes = 0, 0, 0
-	m.due, m.forced = false, false
+	m.forced = false
 	m.win = m.win[:0]
 	switch s {
 	case Closed:
@@ -47,9 +49,14 @@ func (m *model) to(s State) {
 	}
 }
 
+// due reports whether the open period is over: the next call half-opens.
+func (m *model) due() bool {
+	return m.state == Open && !m.forced && m.now >= m.openUntil
+}
+
 func (m *model) allow() (modelPermit, error) {
 	if m.state == Open {
-		if !m.due {
+		if !m.due() {
 			m.rej++
 			return modelPermit{}, ErrOpen
 		}
@@ -139,15 +146,13 @@ func (m *model) done(p modelPermit, o outcome) {
 	}
 }
 
-func (m *model) sleep(d time.Duration) {
-	m.now += d
-	if m.state == Open && !m.forced && m.now >= m.openUntil {
-		m.due = true
-	}
-}
+func (m *model) sleep(d time.Duration) { m.now += d }
 
 func (m *model) stats() Stats {
 	s := Stats{State: m.state, Successes: m.succ, Failures: m.fail, Ignored: m.ign, Rejected: m.rej, SlowCalls: m.slowN, Forced: m.forced}
+	if m.due() {
+		s.State = HalfOpen
+	}
 	switch m.state {
 	case Closed:
 		s.ConsecutiveFailures = uint64(m.fails)
@@ -244,8 +249,11 @@ func runModel(t *testing.T, cfg Config, ops []byte, workers int) {
 				m.done(pp.mp, o)
 			case 5, 6:
 				d := time.Duration(arg%32) * time.Millisecond
+				if op%8 == 6 && m.state == Open && !m.forced && m.now < m.openUntil {
+					// To the very end of the open period, or 1ns short.
+					d = m.openUntil - m.now - time.Duration(arg%2)
+				}
 				time.Sleep(d)
-				synctest.Wait() // let a due open-period timer run
 				m.sleep(d)
 			case 7:
 				switch arg % 8 {

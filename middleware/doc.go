@@ -18,12 +18,15 @@
 // them by their ErrorClass), and fallbacks run only when the whole stack
 // has failed.
 //
-// An open breaker's rejection says when it will half-open (RetryAfter). With
-// a retry policy, an attempt waits that long once, if the wait fits within
-// the context's deadline, Retry.MaxElapsed and MaxRetryAfter, instead of
-// spending the attempt; otherwise the rejection is returned to the retry
-// policy, which honours the same hint, bounded by MaxRetryAfter. A bulkhead
-// rejection is retried only if Retry.Retryable is set and accepts it.
+// An open breaker's rejection says when it will half-open (RetryAfter).
+// Under a retry policy it is a failed attempt like any other, and retry
+// alone decides what follows: another attempt after the backoff delay when
+// the breaker half-opens within it; a wait until it half-opens when
+// Retry.MaxOpenWait allows it (bounded also by MaxRetryAfter, Total, the
+// context's deadline and Retry.MaxElapsed); otherwise, by default, the call
+// fails fast with a *retry.ExhaustedError that wraps the rejection and its
+// RetryAfter. A bulkhead rejection is retried only if Retry.Retryable is set
+// and accepts it.
 //
 // # Zero value and defaults
 //
@@ -102,6 +105,8 @@
 // Do returns what its layers return: retry's *retry.ExhaustedError, the
 // breaker's ErrOpen and ErrTooManyCalls, the bulkhead's ErrFull and
 // ErrQueueTimeout, a *timeout.Error, or fn's own error; each wraps its cause,
-// so errors.Is finds both. Failure statuses are *StatusError (ErrStatus),
+// so errors.Is finds both. When retry gives up because the next wait would
+// end past Total (not a deadline of the caller's), its *retry.ExhaustedError
+// has Scope "total" and says so. Failure statuses are *StatusError (ErrStatus),
 // panics recovered by Handler are *PanicError (ErrPanic).
 package middleware

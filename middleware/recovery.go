@@ -62,8 +62,8 @@ type Recovery struct {
 	FailureStatus func(code int) bool
 
 	// MaxRetryAfter bounds the Retry-After header a Transport honours, how
-	// long an attempt waits for an open breaker instead of failing, and the
-	// Retry-After Handler sends; when set, it takes the place of
+	// long retry may wait for an open breaker (see retry.Policy.MaxOpenWait),
+	// and the Retry-After Handler sends; when set, it takes the place of
 	// Retry.MaxRetryAfter. Zero: Retry.MaxRetryAfter if set, else
 	// DefaultMaxRetryAfter (1 minute).
 	MaxRetryAfter time.Duration
@@ -128,9 +128,14 @@ type Event struct {
 // with the caller's ctx. A nil r calls fn directly.
 //
 // The total budget is a named scope (see timeout.DoNamed): when it is what
-// cut an attempt short, the *timeout.Error has Name "total"; the per-attempt
-// limit is unnamed (Name "", Limit Timeout), which keeps it as cheap as
-// context.WithTimeout.
+// cut an attempt short, the *timeout.Error has Name "total", and when retry
+// gave up because its next wait would end past it, the
+// *retry.ExhaustedError has Scope "total"; the per-attempt limit is unnamed
+// (Name "", Limit Timeout), which keeps it as cheap as context.WithTimeout.
+//
+// A rejection by an open breaker fails fast, unless Retry's backoff or its
+// MaxOpenWait lets the call wait for the breaker to half-open (see the
+// package documentation).
 //
 // A panic in fn releases the bulkhead slot, counts as a breaker failure and
 // propagates to the caller.
@@ -140,7 +145,7 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	if r == nil {
 		v, err = fn(ctx)
 	} else {
-		s := stack[T]{r: r, b: r.Breaker, fn: fn, perAttempt: true, retry: r.Retry != nil}
+		s := stack[T]{r: r, b: r.Breaker, fn: fn, perAttempt: true, retry: r.Retry != nil, caller: ctx}
 		if r.Total > 0 {
 			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)
 		} else {
@@ -163,23 +168,40 @@ type stack[T any] struct {
 	b          *breaker.Breaker
 	fn         func(context.Context) (T, error)
 	host       string
-	perAttempt bool      // apply r.Timeout around fn (Transport does it itself)
-	retry      bool      // use r.Retry
-	n          int       // attempts started
-	prev       error     // the last attempt's error
-	until      time.Time // end of Retry.MaxElapsed, when waiting for a breaker
+	caller     context.Context // the caller's context, outside Total; nil if unknown
+	perAttempt bool            // apply r.Timeout around fn (Transport does it itself)
+	retry      bool            // use r.Retry
+	n          int             // attempts started
+	prev       error           // the last attempt's error
 }
 
+// run makes the call's attempts under ctx (inside Total). Every wait
+// between attempts, an open breaker's included, is retry's to decide.
 func (s *stack[T]) run(ctx context.Context) (T, error) {
 	if !s.retry {
 		return s.attempt(ctx)
 	}
 	p := *s.r.Retry
 	p.MaxRetryAfter = s.r.maxRetryAfter() // the bound Transport parsed hints with
-	if p.MaxElapsed > 0 && s.b != nil {
-		s.until = time.Now().Add(p.MaxElapsed)
+	v, err := retry.Do(ctx, p, s.attempt)
+	if err != nil && s.r.Total > 0 {
+		s.nameTotal(ctx, err)
 	}
-	return retry.Do(ctx, p, s.attempt)
+	return v, err
+}
+
+// nameTotal names the Total budget in err when retry gave up because the
+// deadline of ctx was too near and that deadline is Total's, not one the
+// caller set.
+func (s *stack[T]) nameTotal(ctx context.Context, err error) {
+	var ex *retry.ExhaustedError
+	if s.caller == nil || !errors.As(err, &ex) || !errors.Is(ex, context.DeadlineExceeded) {
+		return
+	}
+	dl, _ := ctx.Deadline()
+	if cdl, ok := s.caller.Deadline(); !ok || cdl.After(dl) {
+		ex.Scope = "total"
+	}
 }
 
 // errPanicked is the outcome a breaker records for an attempt that
@@ -194,7 +216,7 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	}
 	var full bool // the bulkhead refused the attempt
 	if s.b != nil {
-		p, rerr := s.allow(ctx)
+		p, rerr := s.b.Allow()
 		if rerr != nil {
 			s.reject(rerr)
 			s.prev = rerr
@@ -206,7 +228,7 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 				p.Done(errPanicked)
 			}
 		}()
-		v, err, full = s.guarded(ctx)
+		v, full, err = s.guarded(ctx)
 		ok = true
 		if full || isLocal(err) {
 			p.Ignore() // the attempt never reached the backend
@@ -214,7 +236,7 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 			p.Done(err)
 		}
 	} else {
-		v, err, full = s.guarded(ctx)
+		v, full, err = s.guarded(ctx)
 	}
 	switch {
 	case full && ctx.Err() == nil:
@@ -231,10 +253,10 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 
 // guarded runs fn inside the bulkhead and the per-attempt timeout. full
 // reports that the bulkhead refused the attempt.
-func (s *stack[T]) guarded(ctx context.Context) (v T, err error, full bool) {
+func (s *stack[T]) guarded(ctx context.Context) (v T, full bool, err error) {
 	if bh := s.r.Bulkhead; bh != nil {
 		if err := bh.Acquire(ctx); err != nil {
-			return v, err, true
+			return v, true, err
 		}
 		defer bh.Release()
 	}
@@ -243,38 +265,7 @@ func (s *stack[T]) guarded(ctx context.Context) (v T, err error, full bool) {
 	} else {
 		v, err = s.fn(ctx)
 	}
-	return v, err, false
-}
-
-// allow asks the breaker for a permit. When retries are on and the breaker
-// says when it will let calls through again, it waits that long (once)
-// rather than spending an attempt, provided the wait fits within ctx's
-// deadline, Retry.MaxElapsed and MaxRetryAfter.
-func (s *stack[T]) allow(ctx context.Context) (breaker.Permit, error) {
-	p, err := s.b.Allow()
-	if err == nil || !s.retry {
-		return p, err
-	}
-	d := retryAfter(err)
-	if d <= 0 || d > s.r.maxRetryAfter() {
-		return p, err
-	}
-	now := time.Now()
-	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
-		return p, err
-	}
-	if !s.until.IsZero() && now.Add(d).After(s.until) {
-		return p, err
-	}
-	s.reject(err)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return p, errors.Join(context.Cause(ctx), err)
-	case <-t.C:
-	}
-	return s.b.Allow()
+	return v, false, err
 }
 
 // bulkheadRejected records a bulkhead rejection, which is retried only if

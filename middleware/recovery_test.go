@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -166,34 +167,190 @@ func TestDoBreakerFailsFast(t *testing.T) {
 	})
 }
 
-func TestDoWaitsForOpenBreaker(t *testing.T) {
+// openBreaker returns a default breaker (5 failures, 60s open) that has
+// just opened.
+func openBreaker(t *testing.T) *breaker.Breaker {
+	b := breaker.New(breaker.Config{})
+	for range 5 {
+		b.Do(context.Background(), func(context.Context) error { return errBoom })
+	}
+	if b.State() != breaker.Open {
+		t.Fatalf("breaker %v, want open", b.State())
+	}
+	return b
+}
+
+// backendFunc is a base RoundTripper.
+type backendFunc func(*http.Request) (*http.Response, error)
+
+func (f backendFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// TestOpenBreakerFailsFastUnderRetry: with a retry policy and the
+// defaults, an open breaker's rejection comes back at once, with its
+// RetryAfter, from Do and from Transport; it used to wait the minute out.
+func TestOpenBreakerFailsFastUnderRetry(t *testing.T) {
+	calls := 0
+	viaDo := func(ctx context.Context, r *Recovery) error {
+		_, err := Do(ctx, r, func(context.Context) (int, error) { calls++; return 1, nil })
+		return err
+	}
+	viaTransport := func(ctx context.Context, r *Recovery) error {
+		base := backendFunc(func(req *http.Request) (*http.Response, error) {
+			calls++
+			return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+		})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://backend.test/x", nil)
+		resp, err := r.Transport(base).RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	tests := []struct {
+		name  string
+		call  func(context.Context, *Recovery) error
+		total time.Duration
+	}{
+		{"Do", viaDo, 0},
+		{"Do with Total", viaDo, 5 * time.Second},
+		{"Transport", viaTransport, 0},
+		{"Transport with Total", viaTransport, 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				calls = 0
+				var rejects int
+				tr := errtrack.New(errtrack.Config{})
+				r := &Recovery{Retry: &retry.Policy{}, Breaker: openBreaker(t), Total: tt.total, Tracker: tr,
+					Hooks: Hooks{OnReject: func(Event) { rejects++ }}}
+				start := time.Now()
+				err := tt.call(context.Background(), r)
+				if took := time.Since(start); took != 0 || calls != 0 {
+					t.Fatalf("took %v and %d backend calls; want a rejection at once", took, calls)
+				}
+				var ex *retry.ExhaustedError
+				var ra interface{ RetryAfter() time.Duration }
+				if !errors.Is(err, breaker.ErrOpen) || !errors.As(err, &ex) || ex.Attempts != 1 ||
+					!errors.As(err, &ra) || ra.RetryAfter() != time.Minute {
+					t.Fatalf("err = %v, want an *ExhaustedError after 1 attempt wrapping ErrOpen with RetryAfter 1m", err)
+				}
+				if msg := err.Error(); !strings.Contains(msg, "circuit open") || strings.Contains(msg, "deadline") {
+					t.Errorf("err = %q, want it to say the circuit is open, not speak of a deadline", msg)
+				}
+				if rejects != 1 || tr.Total() != 1 {
+					t.Errorf("%d rejections, %d tracked; want 1 and 1", rejects, tr.Total())
+				}
+			})
+		})
+	}
+}
+
+// TestDoWaitsForOpenBreakerWhenAsked: with Retry.MaxOpenWait, an attempt
+// rejected by an open breaker waits exactly until it half-opens, and the
+// next attempt is let through as the probe (the breaker half-opens on the
+// first call once OpenTimeout has elapsed, whatever its timing).
+func TestDoWaitsForOpenBreakerWhenAsked(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := breaker.New(breaker.Config{FailureThreshold: 1, SuccessThreshold: 1, OpenTimeout: 10 * time.Second})
 		var rejects int
-		r := &Recovery{Retry: fastRetry(2), Breaker: b, Hooks: Hooks{OnReject: func(Event) { rejects++ }}}
+		p := fastRetry(3)
+		p.MaxOpenWait = time.Minute
+		r := &Recovery{Retry: p, Breaker: b, Hooks: Hooks{OnReject: func(Event) { rejects++ }}}
 		fn, calls := flaky(1, errBoom)
 		start := time.Now()
 		v, err := Do(context.Background(), r, fn)
 		if v != 2 || err != nil {
-			t.Fatalf("Do = %v, %v; want the second attempt to succeed after the breaker half-opens", v, err)
+			t.Fatalf("Do = %v, %v; want the third attempt, after the open period, to succeed", v, err)
 		}
-		if took := time.Since(start); took < 10*time.Second || took > 11*time.Second {
-			t.Errorf("took %v, want the 10s open timeout", took)
+		if took := time.Since(start); took != 10*time.Second {
+			t.Errorf("took %v, want exactly the 10s open period", took)
 		}
 		if calls.Load() != 2 || rejects != 1 || b.State() != breaker.Closed {
-			t.Errorf("calls %d, rejects %d, state %v", calls.Load(), rejects, b.State())
+			t.Errorf("calls %d, rejects %d, state %v; want 2, 1, closed", calls.Load(), rejects, b.State())
 		}
+	})
+}
 
-		// A wait that does not fit the context's deadline is not taken.
-		b2 := breaker.New(breaker.Config{FailureThreshold: 1, OpenTimeout: 10 * time.Second})
-		r.Breaker = b2
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		fn, calls = flaky(1, errBoom)
-		start = time.Now()
-		_, err = Do(ctx, r, fn)
-		if !errors.Is(err, breaker.ErrOpen) || calls.Load() != 1 || time.Since(start) > 10*time.Millisecond {
-			t.Errorf("err = %v after %d calls and %v; want ErrOpen without waiting", err, calls.Load(), time.Since(start))
+// TestOpenBreakerWaitBounds: retry alone decides whether an open breaker is
+// waited for, with retry's edges: a wait must end before the deadline and
+// within MaxOpenWait and MaxRetryAfter; a caller that gives up while
+// waiting gets an error matching both its context's error and the
+// rejection.
+func TestOpenBreakerWaitBounds(t *testing.T) {
+	tests := []struct {
+		name          string
+		maxOpenWait   time.Duration
+		maxRetryAfter time.Duration
+		deadline      time.Duration // the caller's; 0: none
+		total         time.Duration
+		cancelAfter   time.Duration // 0: never
+		wantTook      time.Duration
+		wantWaited    bool // a second attempt was admitted
+		wantIs        error
+		wantMsg       string
+	}{
+		{"wait fits", 2 * time.Minute, 0, 0, 0, 0, time.Minute, true, nil, ""},
+		{"hint above MaxRetryAfter", 2 * time.Minute, 30 * time.Second, 0, 0, 0, 0, false, breaker.ErrOpen, "circuit open for another 1m0s"},
+		{"hint above MaxOpenWait", 30 * time.Second, 0, 0, 0, 0, 0, false, breaker.ErrOpen, "circuit open for another 1m0s"},
+		{"wait ending 1ns before the deadline", 2 * time.Minute, 0, time.Minute + 1, 0, 0, time.Minute, true, nil, ""},
+		{"wait ending at the deadline", 2 * time.Minute, 0, time.Minute, 0, 0, 0, false, context.DeadlineExceeded, "(context deadline too near)"},
+		{"wait past Total", 2 * time.Minute, 0, 0, 5 * time.Second, 0, 0, false, context.DeadlineExceeded, `("total" deadline too near)`},
+		{"caller's deadline before Total", 2 * time.Minute, 0, 5 * time.Second, 10 * time.Second, 0, 0, false, context.DeadlineExceeded, "(context deadline too near)"},
+		{"canceled while waiting", 2 * time.Minute, 0, 0, 0, 3 * time.Second, 3 * time.Second, false, context.Canceled, "context canceled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				if tt.deadline > 0 {
+					ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+					defer cancel()
+				}
+				if tt.cancelAfter > 0 {
+					time.AfterFunc(tt.cancelAfter, cancel)
+				}
+				p := &retry.Policy{MaxOpenWait: tt.maxOpenWait, MaxRetryAfter: tt.maxRetryAfter}
+				r := &Recovery{Retry: p, Breaker: openBreaker(t), Total: tt.total}
+				start := time.Now()
+				fn, calls := flaky(0, nil)
+				_, err := Do(ctx, r, fn)
+				if took := time.Since(start); took != tt.wantTook {
+					t.Errorf("took %v, want %v", took, tt.wantTook)
+				}
+				if got := calls.Load() == 1; got != tt.wantWaited {
+					t.Fatalf("backend called %v, want %v (err %v)", got, tt.wantWaited, err)
+				}
+				if tt.wantIs == nil {
+					if err != nil {
+						t.Fatalf("err = %v, want success", err)
+					}
+					return
+				}
+				if !errors.Is(err, tt.wantIs) || !errors.Is(err, breaker.ErrOpen) || !strings.Contains(err.Error(), tt.wantMsg) {
+					t.Errorf("err = %q, want it to match %v and ErrOpen and to contain %q", err, tt.wantIs, tt.wantMsg)
+				}
+			})
+		})
+	}
+}
+
+// TestDoTotalNamedWhenTooNear: when retry gives up because the next wait
+// would pass Recovery.Total, the error names the "total" budget, not a
+// context deadline the caller never set, and still matches what it did.
+func TestDoTotalNamedWhenTooNear(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		busy := &StatusError{Code: 503, Wait: 10 * time.Second}
+		r := &Recovery{Retry: fastRetry(3), Total: 5 * time.Second}
+		_, err := Do(context.Background(), r, func(context.Context) (int, error) { return 0, busy })
+		var ex *retry.ExhaustedError
+		want := `retry: giving up after 1 attempt ("total" deadline too near): middleware: status 503 Service Unavailable`
+		if !errors.As(err, &ex) || ex.Scope != "total" || err.Error() != want {
+			t.Fatalf("err = %q, want %q", err, want)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, retry.ErrExhausted) || !errors.Is(err, ErrStatus) {
+			t.Errorf("err = %v no longer matches DeadlineExceeded, ErrExhausted and ErrStatus", err)
 		}
 	})
 }

@@ -102,7 +102,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, t.totalErr)
 	}
 	rt := roundTrip{t: t, req: req, retry: r.Retry != nil && replayable(req)}
-	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: rt.retry}
+	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: rt.retry, caller: req.Context()}
 	if t.hosts != nil {
 		if b := t.hosts.Get(s.host); b != nil {
 			s.b = b

@@ -30,19 +30,33 @@
 //
 // The wait before attempt n+1 is the n-th delay of the policy's backoff
 // Sequence. If the failed attempt's error, or an error it wraps, has a
-// RetryAfter() time.Duration method (an HTTP 429 or 503 with Retry-After, an
-// open circuit breaker), the wait is at least that hint, capped at
-// MaxRetryAfter. If the wait would end at or after the context's deadline
-// or MaxElapsed, Do gives up at once instead of sleeping uselessly. Waiting
-// uses one timer in a select on ctx.Done(); the timer is stopped on every
-// path.
+// RetryAfter() time.Duration method (an HTTP 429 or 503 with Retry-After),
+// the wait is at least that hint, capped at MaxRetryAfter. If the wait would
+// end at or after the context's deadline or MaxElapsed, Do gives up at once
+// instead of sleeping uselessly. Waiting uses one timer in a select on
+// ctx.Done(); the timer is stopped on every path.
+//
+// # Open circuit breakers
+//
+// A rejection by an open circuit breaker (an error whose RetryAfter() comes
+// with ErrorClass() "circuit_open", as breaker.ErrOpen's do) is not a
+// backend's answer but a local refusal, and its hint can be a minute long.
+// Do waits for it only when it fits: when the breaker will let calls
+// through within the backoff delay (the next attempt then waits that delay,
+// as for any error), or, as an explicit opt-in, when the hint is at most
+// Policy.MaxOpenWait (and MaxRetryAfter). Otherwise, by default, Do fails
+// fast: it returns at once an *ExhaustedError wrapping the rejection, whose
+// RetryAfter tells the caller when to come back. A rejection uses up an
+// attempt like any other failure.
 //
 // # Errors
 //
 // When Do gives up while the caller's context is alive, it returns an
 // *ExhaustedError that unwraps to the last attempt's error and matches
 // ErrExhausted, and also ErrBudgetExhausted or context.DeadlineExceeded when
-// that was the reason. When the context ends (during an attempt or a wait),
+// that was the reason. Its message says why: attempts, MaxElapsed, the
+// deadline (named by ExhaustedError.Scope when its setter knows it), the
+// budget, or an open circuit. When the context ends (during an attempt or a wait),
 // Do returns at once with an error matching both ctx.Err() and the last
 // attempt's error. A Permanent error comes back as its cause; an error that
 // Retryable rejects comes back unchanged.

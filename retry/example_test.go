@@ -83,3 +83,27 @@ func ExampleBudget() {
 	// Output:
 	// calls: 100, attempts: 111 retries: 11
 }
+
+// circuitOpen is a rejection by an open circuit breaker, as
+// breaker.ErrOpen's are: class "circuit_open" and the time left open.
+type circuitOpen struct{ left time.Duration }
+
+func (e circuitOpen) Error() string             { return "breaker: open" }
+func (e circuitOpen) ErrorClass() string        { return "circuit_open" }
+func (e circuitOpen) RetryAfter() time.Duration { return e.left }
+
+// An open breaker that stays open for another 45s fails fast: the backoff
+// would retry after 100ms, too soon to be let through, so Do gives up at
+// once with the rejection and its hint instead of sleeping 45s.
+func ExamplePolicy_MaxOpenWait() {
+	call := func(ctx context.Context) error { return circuitOpen{45 * time.Second} }
+	err := retry.Policy{}.Do(context.Background(), call)
+	fmt.Println(err)
+	var open interface{ RetryAfter() time.Duration }
+	if errors.As(err, &open) {
+		fmt.Println("come back in", open.RetryAfter())
+	}
+	// Output:
+	// retry: giving up after 1 attempt (rejected: circuit open for another 45s): breaker: open
+	// come back in 45s
+}

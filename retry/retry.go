@@ -74,6 +74,18 @@ type Policy struct {
 	// server cannot park the client. Zero means 1 minute. It is independent
 	// of Backoff.Max.
 	MaxRetryAfter time.Duration
+
+	// MaxOpenWait is how long Do may wait for an open circuit breaker
+	// beyond the backoff schedule. An attempt rejected by one (its error,
+	// or an error it wraps, has RetryAfter() and ErrorClass() "circuit_open",
+	// as breaker.ErrOpen's rejections do) is retried after the backoff
+	// delay when the hint fits within that delay. Otherwise Do waits the
+	// hint only when it is at most MaxOpenWait and MaxRetryAfter, and else
+	// gives up at once with an *ExhaustedError wrapping the rejection, so
+	// that an open breaker fails fast. Zero, the default, means never wait
+	// longer than the backoff delay for an open breaker. Do treats a
+	// negative value as zero; Validate reports it.
+	MaxOpenWait time.Duration
 }
 
 // Attempt describes a failed attempt that is about to be retried.
@@ -84,7 +96,8 @@ type Attempt struct {
 }
 
 // Validate reports the first field that is out of range, naming it: a
-// negative MaxAttempts, MaxElapsed or MaxRetryAfter, or an invalid Backoff.
+// negative MaxAttempts, MaxElapsed, MaxRetryAfter or MaxOpenWait, or an
+// invalid Backoff.
 // Do itself never fails on a bad field: it takes the default instead.
 func (p Policy) Validate() error {
 	switch {
@@ -94,6 +107,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("retry: MaxElapsed must not be negative, got %v", p.MaxElapsed)
 	case p.MaxRetryAfter < 0:
 		return fmt.Errorf("retry: MaxRetryAfter must not be negative, got %v", p.MaxRetryAfter)
+	case p.MaxOpenWait < 0:
+		return fmt.Errorf("retry: MaxOpenWait must not be negative, got %v", p.MaxOpenWait)
 	}
 	if err := p.Backoff.Validate(); err != nil {
 		return fmt.Errorf("retry: Backoff: %w", err)
@@ -125,21 +140,33 @@ const (
 	byElapsed
 	byDeadline
 	byBudget
+	byOpenCircuit
 )
 
 // ExhaustedError is returned when Do gives up while the caller's context
 // is still alive: MaxAttempts attempts failed, the next wait would end past
-// MaxElapsed or the context's deadline, or the Budget refused a retry.
+// MaxElapsed or the context's deadline, the Budget refused a retry, or the
+// last attempt was rejected by an open circuit breaker that stays open
+// longer than Do may wait (see Policy.MaxOpenWait).
 //
-// It unwraps to the last attempt's error, and matches ErrExhausted. When
-// the Budget refused, it also matches ErrBudgetExhausted; when the
-// context's deadline was too near for another attempt, it also matches
+// It unwraps to the last attempt's error (so a rejection's RetryAfter is
+// found with errors.As), and matches ErrExhausted. When the Budget
+// refused, it also matches ErrBudgetExhausted; when the context's deadline
+// was too near for another attempt, it also matches
 // context.DeadlineExceeded, as the deadline would have been exceeded.
 type ExhaustedError struct {
 	Attempts int   // attempts made
 	Err      error // the last attempt's error
 
-	why reason
+	// Scope names the budget whose deadline was too near for another
+	// attempt, when that is why Do gave up and the code that set the
+	// deadline knows its name: middleware sets "total" when its
+	// Recovery.Total budget was the deadline. Empty means the context's
+	// deadline, unnamed, or another reason.
+	Scope string
+
+	why  reason
+	wait time.Duration // byOpenCircuit: the rejection's hint
 }
 
 // Error describes how many attempts were made, why Do stopped and the last
@@ -151,8 +178,13 @@ func (e *ExhaustedError) Error() string {
 		why = " (MaxElapsed reached)"
 	case byDeadline:
 		why = " (context deadline too near)"
+		if e.Scope != "" {
+			why = " (" + strconv.Quote(e.Scope) + " deadline too near)"
+		}
 	case byBudget:
 		why = " (retry budget exhausted)"
+	case byOpenCircuit:
+		why = " (rejected: circuit open for another " + e.wait.String() + ")"
 	}
 	return "retry: giving up after " + plural(e.Attempts) + why + ": " + errString(e.Err)
 }
@@ -181,13 +213,16 @@ func (e *ExhaustedError) Is(target error) bool {
 //     ctx.Err() and the last attempt's error (the attempt's error itself if
 //     it already matches ctx.Err()). If ctx has ended before the first
 //     attempt, Do returns ctx.Err() without calling fn.
-//   - attempts, MaxElapsed, ctx's deadline or the Budget ran out: an
-//     *ExhaustedError. Do returns it at once instead of waiting when the
-//     wait would end past MaxElapsed or ctx's deadline.
+//   - attempts, MaxElapsed, ctx's deadline or the Budget ran out, or an
+//     open circuit breaker rejected the attempt for longer than Do may
+//     wait: an *ExhaustedError. Do returns it at once instead of waiting
+//     when the wait would end past MaxElapsed or ctx's deadline.
 //
 // The wait before a retry is the next delay of the Backoff schedule, or the
 // failed attempt's RetryAfter() hint (found with errors.As and capped at
-// MaxRetryAfter) when that is longer.
+// MaxRetryAfter) when that is longer. A rejection by an open circuit
+// breaker is the exception: it is waited out only within the backoff delay
+// or MaxOpenWait (see there).
 func Do[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (T, error) {
 	if err := ctx.Err(); err != nil {
 		var zero T
@@ -257,19 +292,10 @@ func (r *run) next(ctx context.Context, err error) (time.Duration, error) {
 		return 0, &ExhaustedError{Attempts: r.attempts, Err: err}
 	}
 
-	if r.seq == nil {
-		r.seq = p.Backoff.Sequence()
+	delay, open := r.delay(err)
+	if open > 0 {
+		return 0, &ExhaustedError{Attempts: r.attempts, Err: err, why: byOpenCircuit, wait: open}
 	}
-	delay := r.seq.Next()
-	var hinted interface{ RetryAfter() time.Duration }
-	if errors.As(err, &hinted) {
-		limit := p.MaxRetryAfter
-		if limit <= 0 {
-			limit = defaultMaxRetryAfter
-		}
-		delay = max(delay, min(hinted.RetryAfter(), limit))
-	}
-
 	if p.MaxElapsed > 0 && delay >= p.MaxElapsed-time.Since(r.start) {
 		return 0, &ExhaustedError{Attempts: r.attempts, Err: err, why: byElapsed}
 	}
@@ -283,6 +309,38 @@ func (r *run) next(ctx context.Context, err error) (time.Duration, error) {
 		p.OnRetry(Attempt{Number: r.attempts, Err: err, Delay: delay})
 	}
 	return delay, nil
+}
+
+// delay returns the wait before the next attempt after err: the next
+// backoff delay, or err's RetryAfter hint (capped at MaxRetryAfter) when
+// that is longer. For a rejection by an open circuit breaker whose hint
+// fits neither within the backoff delay nor within MaxOpenWait, it returns
+// the hint as open instead: Do gives up.
+func (r *run) delay(err error) (delay, open time.Duration) {
+	p := r.p
+	if r.seq == nil {
+		r.seq = p.Backoff.Sequence()
+	}
+	delay = r.seq.Next()
+	var hinted interface{ RetryAfter() time.Duration }
+	if !errors.As(err, &hinted) {
+		return delay, 0
+	}
+	limit := p.MaxRetryAfter
+	if limit <= 0 {
+		limit = defaultMaxRetryAfter
+	}
+	hint := hinted.RetryAfter()
+	if c, ok := hinted.(interface{ ErrorClass() string }); !ok || c.ErrorClass() != "circuit_open" {
+		return max(delay, min(hint, limit)), 0
+	}
+	switch {
+	case hint <= delay:
+		return delay, 0 // the breaker lets calls through by the next attempt
+	case hint <= min(p.MaxOpenWait, limit):
+		return hint, 0
+	}
+	return 0, hint
 }
 
 // wait sleeps for d unless ctx ends first.

@@ -465,6 +465,7 @@ func TestValidate(t *testing.T) {
 		{"negative attempts", retry.Policy{MaxAttempts: -1}, "MaxAttempts"},
 		{"negative elapsed", retry.Policy{MaxElapsed: -time.Second}, "MaxElapsed"},
 		{"negative retry-after cap", retry.Policy{MaxRetryAfter: -1}, "MaxRetryAfter"},
+		{"negative open wait", retry.Policy{MaxOpenWait: -1}, "MaxOpenWait"},
 		{"bad backoff", retry.Policy{Backoff: backoff.Policy{Multiplier: 0.5}}, "Backoff: backoff: Multiplier"},
 	}
 	for _, tt := range tests {
@@ -557,6 +558,113 @@ func TestStartsNoGoroutine(t *testing.T) {
 		})
 		if calls != 4 || !errors.Is(err, retry.ErrExhausted) {
 			t.Errorf("%d calls, err %v; want 4, exhausted", calls, err)
+		}
+	})
+}
+
+// openError is a rejection by an open circuit breaker: it has the class
+// and the hint of breaker.ErrOpen's rejections.
+type openError struct{ after time.Duration }
+
+func (e openError) Error() string             { return "breaker: open" }
+func (e openError) RetryAfter() time.Duration { return e.after }
+func (e openError) ErrorClass() string        { return "circuit_open" }
+func (e openError) Is(target error) bool      { _, ok := target.(openError); return ok }
+
+// classedHint is a hint of another class: honoured as usual.
+type classedHint struct{ after time.Duration }
+
+func (e classedHint) Error() string             { return "busy" }
+func (e classedHint) RetryAfter() time.Duration { return e.after }
+func (e classedHint) ErrorClass() string        { return "rate_limit" }
+
+// TestOpenCircuit: a rejection by an open breaker is waited out only when
+// the breaker lets calls through within the backoff delay, or within an
+// explicit MaxOpenWait; otherwise Do fails fast with it.
+func TestOpenCircuit(t *testing.T) {
+	tests := []struct {
+		name        string
+		err         error
+		maxOpenWait time.Duration
+		maxHint     time.Duration
+		deadline    time.Duration // 0: none
+		wantWait    time.Duration // before the second attempt; -1: no second attempt
+	}{
+		{"fits the backoff", openError{80 * ms}, 0, 0, 0, 100 * ms},
+		{"exactly the backoff", openError{100 * ms}, 0, 0, 0, 100 * ms},
+		{"fails fast by default", openError{time.Minute}, 0, 0, 0, -1},
+		{"1ns beyond the backoff", openError{100*ms + 1}, 0, 0, 0, -1},
+		{"wrapped", fmt.Errorf("call: %w", openError{time.Minute}), 0, 0, 0, -1},
+		{"within MaxOpenWait", openError{time.Minute}, 2 * time.Minute, 0, 0, time.Minute},
+		{"exactly MaxOpenWait", openError{time.Minute}, time.Minute, 0, 0, time.Minute},
+		{"beyond MaxOpenWait", openError{time.Minute + 1}, time.Minute, 0, 0, -1},
+		{"beyond MaxRetryAfter: not clamped", openError{time.Minute}, time.Hour, 30 * time.Second, 0, -1},
+		{"negative MaxOpenWait is zero", openError{time.Minute}, -time.Hour, 0, 0, -1},
+		{"wait ending before the deadline", openError{time.Minute}, time.Hour, 0, time.Minute + 1, time.Minute},
+		{"wait ending at the deadline", openError{time.Minute}, time.Hour, 0, time.Minute, -1},
+		{"another class is a plain hint", classedHint{time.Minute}, 0, 0, 0, time.Minute},
+		{"no hint: the backoff", fmt.Errorf("breaker: too many calls"), 0, 0, 0, 100 * ms},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				if tt.deadline > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+					defer cancel()
+				}
+				p := retry.Policy{
+					MaxAttempts:   2,
+					MaxOpenWait:   tt.maxOpenWait,
+					MaxRetryAfter: tt.maxHint,
+					Backoff:       backoff.Policy{Jitter: backoff.NoJitter},
+				}
+				r := newRecorder(1, tt.err)
+				_, err := retry.Do(ctx, p, r.op)
+				if tt.wantWait >= 0 {
+					if err != nil || r.calls() != 2 || r.starts[1] != tt.wantWait {
+						t.Fatalf("Do = %v after %d calls (%v); want success after waiting %v", err, r.calls(), r.starts, tt.wantWait)
+					}
+					return
+				}
+				if r.calls() != 1 || time.Since(r.start) != 0 {
+					t.Errorf("%d calls in %v, want 1 call and no wait", r.calls(), time.Since(r.start))
+				}
+				var ex *retry.ExhaustedError
+				var got, want interface{ RetryAfter() time.Duration }
+				errors.As(tt.err, &want)
+				if !errors.As(err, &ex) || ex.Attempts != 1 || !errors.Is(err, openError{}) ||
+					!errors.As(err, &got) || got.RetryAfter() != want.RetryAfter() {
+					t.Fatalf("err = %v, want an *ExhaustedError after 1 attempt wrapping the rejection and its hint", err)
+				}
+				if tt.deadline > 0 {
+					if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "(context deadline too near)") {
+						t.Errorf("err = %v, want the deadline as the reason", err)
+					}
+				} else if want := "retry: giving up after 1 attempt (rejected: circuit open for another "; !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("err = %q, want prefix %q", err, want)
+				}
+			})
+		})
+	}
+}
+
+// TestExhaustedErrorScope: a named deadline is named in the message, and
+// the error still matches what it matched.
+func TestExhaustedErrorScope(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := retry.Do(ctx, retry.Policy{}, newRecorder(1, hintError{time.Minute}).op)
+		var ex *retry.ExhaustedError
+		if !errors.As(err, &ex) {
+			t.Fatalf("err = %v, want an *ExhaustedError", err)
+		}
+		ex.Scope = "total"
+		want := `retry: giving up after 1 attempt ("total" deadline too near): busy, retry after 1m0s`
+		if err.Error() != want || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, retry.ErrExhausted) {
+			t.Errorf("err = %q, want %q, matching DeadlineExceeded and ErrExhausted", err, want)
 		}
 	})
 }
