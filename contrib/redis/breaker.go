@@ -31,7 +31,7 @@ type BreakerConfig struct {
 
 	// PollInterval is how often the shared state is read from Redis, to
 	// catch a publication missed while the subscription was down, and how
-	// often a publication that failed is tried again. It bounds how late a
+	// often the publication of an open state that failed is tried again. It bounds how late a
 	// replica follows an open breaker when pub/sub fails. Default 1s.
 	PollInterval time.Duration
 
@@ -290,7 +290,12 @@ func (s *SharedBreaker) publish(t transition) {
 		return
 	}
 	if s.fail("breaker.publish", err) {
-		s.pending.Store(int32(t.to) + 1)
+		// Only an open state is published again later: a close announced
+		// late could close replicas that have tripped since, while without
+		// it they simply probe for themselves.
+		if t.to == breaker.Open {
+			s.pending.Store(int32(t.to) + 1)
+		}
 		return
 	}
 	s.pending.Store(0)
