@@ -1,11 +1,13 @@
 package redis
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
 	"github.com/seed94f50169/resilience/breaker"
@@ -15,6 +17,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(childMain())
 	}
+	// The client logs every failed dial; the fault tests make many.
+	goredis.SetLogger(quiet{})
 	goleak.VerifyTestMain(m)
 }
 
@@ -49,3 +53,7 @@ func childMain() int {
 	fmt.Println("timeout")
 	return 1
 }
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
