@@ -1,7 +1,6 @@
 package redis
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -128,10 +127,4 @@ func newClient(addr string) *goredis.Client {
 		DialTimeout:           200 * time.Millisecond,
 		PoolSize:              16,
 	})
-}
-
-func flush(t testing.TB, c *goredis.Client) {
-	if err := c.FlushAll(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
 }
