@@ -35,9 +35,11 @@ type BreakerConfig struct {
 	// replica follows an open breaker when pub/sub fails. Default 1s.
 	PollInterval time.Duration
 
-	// ProbeLease is how long the replica elected to probe in half-open keeps
-	// the lease when it neither closes nor reopens its breaker (it died, or
-	// its probe hangs). Default Breaker.ProbeTimeout, or Breaker.OpenTimeout,
+	// ProbeLease is how long the replica elected to probe in half-open
+	// keeps the lease. It is never given back early: after the probe's
+	// outcome is announced, a replica that has not heard it yet is still
+	// refused, and if the prober dies the others wait for the lease to end.
+	// Default Breaker.ProbeTimeout, or Breaker.OpenTimeout,
 	// or 60s. At least 1ms.
 	ProbeLease time.Duration
 
@@ -61,14 +63,15 @@ type SharedBreaker struct {
 	conn Conn
 	id   string
 
-	openKey, leaseKey, channel string
-	poll                       time.Duration
-	leaseMs                    int64
+	openKey, leaseKey, epochKey, channel string
+	poll                                 time.Duration
+	leaseMs                              int64
 
 	events       chan transition
 	applying     atomic.Bool  // the worker is applying a remote change
 	refusedUntil atomic.Int64 // unix ns: another replica holds the probe lease
 	pending      atomic.Int32 // a transition whose publication failed, +1; 0 none
+	epoch        atomic.Int64 // the newest open period of the fleet seen
 
 	published, applied, errs atomic.Uint64
 
@@ -139,6 +142,7 @@ func NewBreaker(cfg BreakerConfig) (*SharedBreaker, error) {
 		id:       id,
 		openKey:  base + ":open",
 		leaseKey: base + ":lease",
+		epochKey: base + ":epoch",
 		channel:  base + ":events",
 		poll:     cfg.PollInterval,
 		leaseMs:  max(1, lease.Milliseconds()),
@@ -230,29 +234,35 @@ func (s *SharedBreaker) run() {
 	}
 }
 
-// The scripts: one round trip each.
+// The scripts: one round trip each. The epoch key counts the fleet's open
+// periods: a close announcement names the epoch it ends, and neither Redis
+// nor a replica accepts one older than the newest open period. A command
+// that timed out may still run later (a paused Redis runs what it had
+// buffered when it resumes), and a stale close must not close breakers
+// that opened since.
 var (
-	// KEYS open key; ARGV replica, ms, channel. Writes the open state unless
-	// another replica's is there, and announces it.
+	// KEYS open key, epoch key; ARGV replica, ms, channel. Writes the open
+	// state unless another replica's is there, and announces it. Returns
+	// the epoch.
 	openScript = goredis.NewScript(`
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  redis.call('publish', ARGV[3], 'open ' .. ARGV[2] .. ' ' .. ARGV[1])
-  return 1
+  local e = redis.call('incr', KEYS[2])
+  redis.call('pexpire', KEYS[2], 86400000)
+  redis.call('publish', ARGV[3], 'open ' .. ARGV[2] .. ' ' .. ARGV[1] .. ' ' .. e)
+  return e
 end
-return 0`)
+return tonumber(redis.call('get', KEYS[2]) or 0)`)
 
-	// KEYS open key, lease key; ARGV replica, channel. Gives the lease back
-	// and announces that the breaker closed.
+	// KEYS open key, epoch key; ARGV replica, channel, epoch. Announces
+	// that the breaker closed, unless a newer open period began. The probe
+	// lease is kept until it expires: a replica that has not heard the news
+	// yet must not take it and probe again. Returns the epoch.
 	closeScript = goredis.NewScript(`
-if redis.call('get', KEYS[2]) == ARGV[1] then redis.call('del', KEYS[2]) end
+local e = tonumber(redis.call('get', KEYS[2]) or 0)
+if e > tonumber(ARGV[3]) then return e end
 redis.call('del', KEYS[1])
-redis.call('publish', ARGV[2], 'closed ' .. ARGV[1])
-return 1`)
-
-	// KEYS lease key; ARGV replica. Gives the lease back if it is ours.
-	releaseScript = goredis.NewScript(`
-if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
-return 1`)
+redis.call('publish', ARGV[2], 'closed ' .. ARGV[1] .. ' ' .. e)
+return e`)
 
 	// KEYS lease key; ARGV replica, ms. -1: the lease is ours; otherwise
 	// the ms left on another replica's lease.
@@ -264,28 +274,27 @@ if v == ARGV[1] or not v then
 end
 return math.max(1, redis.call('pttl', KEYS[1]))`)
 
-	// KEYS open key. {owner or false, pttl}.
+	// KEYS open key, epoch key. {owner or false, pttl, epoch}.
 	stateScript = goredis.NewScript(`
-return {redis.call('get', KEYS[1]), redis.call('pttl', KEYS[1])}`)
+return {redis.call('get', KEYS[1]), redis.call('pttl', KEYS[1]), tonumber(redis.call('get', KEYS[2]) or 0)}`)
 )
 
 // publish writes a local transition to Redis.
 func (s *SharedBreaker) publish(t transition) {
 	ctx, cancel := s.conn.ctx()
 	defer cancel()
+	var e int64
 	var err error
+	keys := []string{s.openKey, s.epochKey}
 	switch {
 	case t.to == breaker.Open:
-		if t.from == breaker.HalfOpen {
-			err = releaseScript.Run(ctx, s.conn.Client, []string{s.leaseKey}, s.id).Err()
+		rem := s.b.OpenRemaining()
+		if rem <= 0 {
+			return
 		}
-		if err == nil {
-			if rem := s.b.OpenRemaining(); rem > 0 {
-				err = openScript.Run(ctx, s.conn.Client, []string{s.openKey}, s.id, max(1, rem.Milliseconds()), s.channel).Err()
-			}
-		}
+		e, err = openScript.Run(ctx, s.conn.Client, keys, s.id, max(1, rem.Milliseconds()), s.channel).Int64()
 	case t.to == breaker.Closed && t.from == breaker.HalfOpen:
-		err = closeScript.Run(ctx, s.conn.Client, []string{s.openKey, s.leaseKey}, s.id, s.channel).Err()
+		e, err = closeScript.Run(ctx, s.conn.Client, keys, s.id, s.channel, s.epoch.Load()).Int64()
 	default:
 		return
 	}
@@ -298,21 +307,38 @@ func (s *SharedBreaker) publish(t transition) {
 		}
 		return
 	}
+	s.seeEpoch(e)
 	s.pending.Store(0)
 	s.published.Add(1)
+}
+
+// seeEpoch records epoch e if it is the newest seen.
+func (s *SharedBreaker) seeEpoch(e int64) {
+	for {
+		old := s.epoch.Load()
+		if e <= old || s.epoch.CompareAndSwap(old, e) {
+			return
+		}
+	}
 }
 
 // apply applies a message of another replica.
 func (s *SharedBreaker) apply(msg string) {
 	f := strings.Fields(msg)
 	switch {
-	case len(f) == 3 && f[0] == "open" && f[2] != s.id:
-		ms, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil || ms <= 0 {
+	case len(f) == 4 && f[0] == "open" && f[2] != s.id:
+		ms, err1 := strconv.ParseInt(f[1], 10, 64)
+		e, err2 := strconv.ParseInt(f[3], 10, 64)
+		if err1 != nil || err2 != nil || ms <= 0 {
 			return
 		}
+		s.seeEpoch(e)
 		s.openFor(time.Duration(min(ms, 1<<40)) * time.Millisecond)
-	case len(f) == 2 && f[0] == "closed" && f[1] != s.id:
+	case len(f) == 3 && f[0] == "closed" && f[1] != s.id:
+		e, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil || e < s.epoch.Load() {
+			return // about an open period older than the newest one
+		}
 		s.refusedUntil.Store(0)
 		if st := s.b.Stats(); st.State != breaker.Closed && !st.Forced {
 			s.applying.Store(true)
@@ -345,12 +371,14 @@ func (s *SharedBreaker) resync() {
 	}
 	ctx, cancel := s.conn.ctx()
 	defer cancel()
-	v, err := stateScript.Run(ctx, s.conn.Client, []string{s.openKey}).Slice()
-	if s.fail("breaker.poll", err) || len(v) != 2 {
+	v, err := stateScript.Run(ctx, s.conn.Client, []string{s.openKey, s.epochKey}).Slice()
+	if s.fail("breaker.poll", err) || len(v) != 3 {
 		return
 	}
 	owner, _ := v[0].(string)
 	pttl, _ := v[1].(int64)
+	e, _ := v[2].(int64)
+	s.seeEpoch(e)
 	if owner != "" && owner != s.id && pttl > 0 {
 		s.openFor(time.Duration(pttl) * time.Millisecond)
 	}

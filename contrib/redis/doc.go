@@ -38,10 +38,14 @@
 // announces it on "<prefix>:breaker:{<name>}:events"; the others open with
 // breaker.OpenFor for the time left. A replica follows within the pub/sub
 // delay (milliseconds), or within PollInterval if the announcement was lost.
+// Each open period increments "...:epoch" (expiring after a day without
+// one), and a close announcement is accepted only for the newest period: a
+// command that timed out can still run when a paused Redis resumes, and
+// such a late close must not close breakers that opened since.
 // In half-open, breaker.Config.ProbeGate asks for a probe lease (SET PX on
 // "...:lease"): one replica probes, the others get breaker.ErrTooManyCalls
-// until it closes (announced: all close) or reopens (announced: all reopen),
-// or its lease ends. No lock is ever held across a call: unlike a breaker
+// until it closes (announced: all close) or reopens (announced: all
+// reopen); if it dies, another takes over when its lease ends. No lock is ever held across a call: unlike a breaker
 // that serializes calls behind a distributed lock, replicas never wait on
 // one another.
 //
