@@ -268,3 +268,35 @@ func TestBreakerKeysExpire(t *testing.T) {
 		t.Fatalf("%d keys left after closing and ProbeLease, want 0", n)
 	}
 }
+
+// A close announcement about an older open period (a command run late by a
+// resumed Redis) neither closes a replica nor clears the open state.
+func TestBreakerStaleCloseIgnored(t *testing.T) {
+	srv := startServer(t)
+	c := srv.client(t)
+	f := newFleet(t, c, 2, "stale", func(cfg *BreakerConfig) { cfg.Breaker.OpenTimeout = 5 * time.Second })
+	waitSubscribed(t, c, f.sb[0].channel, 2)
+	for range 5 {
+		f.sb[0].Breaker().Do(t.Context(), func(context.Context) error { return errors.New("down") })
+	}
+	f.waitAll(t, breaker.Open, 200*time.Millisecond)
+	if got := f.sb[1].epoch.Load(); got != 1 {
+		t.Fatalf("follower epoch %d, want 1", got)
+	}
+	// What a replica that probed during an earlier period would send.
+	e, err := closeScript.Run(t.Context(), c, []string{f.sb[0].openKey, f.sb[0].epochKey}, "late", f.sb[0].channel, 0).Int64()
+	if err != nil || e != 1 {
+		t.Fatalf("stale close: epoch %d, %v; want refused at epoch 1", e, err)
+	}
+	if c.Exists(t.Context(), f.sb[0].openKey).Val() != 1 {
+		t.Fatal("a stale close deleted the open state")
+	}
+	c.Publish(t.Context(), f.sb[0].channel, "closed late 0")
+	time.Sleep(50 * time.Millisecond)
+	if got := f.sb[1].Breaker().State(); got != breaker.Open {
+		t.Fatalf("after a stale close message: %v, want open", got)
+	}
+	// A current one closes it.
+	c.Publish(t.Context(), f.sb[0].channel, "closed prober 1")
+	f.waitAll(t, breaker.Closed, 200*time.Millisecond)
+}
