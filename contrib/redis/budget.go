@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -64,8 +65,9 @@ type SharedBudget struct {
 	window, flush time.Duration
 	budget        *retry.Budget
 
-	localReq, localRetry atomic.Int64 // totals since New
-	view                 atomic.Pointer[budgetView]
+	reqShards  [reqShards]reqShard // calls since New, by shard: Request must not contend
+	localRetry atomic.Int64        // retries since New
+	view       atomic.Pointer[budgetView]
 
 	flushedReq, flushedRetry int64 // sent to Redis; the flusher's own
 
@@ -74,6 +76,23 @@ type SharedBudget struct {
 	done      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+}
+
+const reqShards = 16
+
+// reqShard is one cache line of the call count. Parallel callers pick a
+// shard by the address of their stack, as the breaker's counters do.
+type reqShard struct {
+	n atomic.Int64
+	_ [56]byte
+}
+
+func (s *SharedBudget) localReq() int64 {
+	var n int64
+	for i := range s.reqShards {
+		n += s.reqShards[i].n.Load()
+	}
+	return n
 }
 
 // budgetView is the fleet's counts read at a flush, with the local totals
@@ -147,14 +166,19 @@ func NewBudget(cfg BudgetConfig) (*SharedBudget, error) {
 // Budget returns the retry.Budget to put on retry policies.
 func (s *SharedBudget) Budget() *retry.Budget { return s.budget }
 
-// Request counts one call; the Budget calls it. One atomic add.
-func (s *SharedBudget) Request() { s.localReq.Add(1) }
+// Request counts one call; the Budget calls it. One atomic add, on one of
+// several cache lines so that parallel callers rarely share one.
+func (s *SharedBudget) Request() {
+	var x byte
+	h := uint64(uintptr(unsafe.Pointer(&x))>>11) * 0x9e3779b97f4a7c15
+	s.reqShards[h>>60].n.Add(1)
+}
 
 // Retry reports whether the fleet's budget has room for one more retry, as
 // this replica sees it, and counts it if so; the Budget calls it.
 func (s *SharedBudget) Retry() bool {
 	v := s.view.Load()
-	reqs := v.fleetReq + s.localReq.Load() - v.baseReq
+	reqs := v.fleetReq + s.localReq() - v.baseReq
 	limit := s.ratio*float64(reqs) + s.floor
 	for {
 		r := s.localRetry.Load()
@@ -172,7 +196,7 @@ func (s *SharedBudget) Stats() SharedBudgetStats {
 	v := s.view.Load()
 	return SharedBudgetStats{
 		BudgetStats:   s.budget.Stats(),
-		FleetRequests: v.fleetReq + s.localReq.Load() - v.baseReq,
+		FleetRequests: v.fleetReq + s.localReq() - v.baseReq,
 		FleetRetries:  v.fleetRetry + s.localRetry.Load() - v.baseRetry,
 		Flushes:       s.flushes.Load(),
 		Errors:        s.errs.Load(),
@@ -226,7 +250,7 @@ end
 return sums`)
 
 func (s *SharedBudget) flushOnce() {
-	req, ret := s.localReq.Load(), s.localRetry.Load()
+	req, ret := s.localReq(), s.localRetry.Load()
 	ctx, cancel := s.conn.ctx()
 	v, err := flushScript.Run(ctx, s.conn.Client, nil, s.prefix, req-s.flushedReq, ret-s.flushedRetry, s.windowSec).Int64Slice()
 	cancel()
