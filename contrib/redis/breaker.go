@@ -157,7 +157,10 @@ func NewBreaker(cfg BreakerConfig) (*SharedBreaker, error) {
 		}
 		select {
 		case s.events <- transition{from, to, s.applying.Load()}:
-		default: // the worker is far behind: poll catches up
+		default: // the worker is far behind (Redis is slow): resync publishes
+			if to == breaker.Open {
+				s.pending.Store(int32(breaker.Open) + 1)
+			}
 		}
 	}
 	bc.ProbeGate = func() bool {
