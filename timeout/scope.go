@@ -1,0 +1,461 @@
+package timeout
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// scope is the context Do and DoNamed give fn. It behaves as the context
+// of context.WithTimeout (or WithTimeoutCause, for DoNamed) would, but
+// costs one allocation, and it records the scope (Name, Limit) so that a
+// call nested in it can name the deadline that fired.
+//
+// Cost: the runtime timer is pooled (see timer), and the scope watches its
+// parent only once someone can observe the difference: Done and AfterFunc
+// register with the parent, Err and Value ask it. A function that returns
+// without looking at its context registers nothing.
+//
+// State: everything but mu's fields is set before fn gets the scope and
+// never changes. err is set once, under mu, after cause and before done is
+// closed: a reader that sees err sees cause, and waits for done (waitDone). A scope ends exactly once (its own deadline, its
+// parent's end, or Do returning) and never comes back to life; the pooled
+// timer is the only part another call can reuse, and only after this scope
+// has let go of it.
+type scope struct {
+	parent   context.Context
+	deadline time.Time // the earlier of now+limit and the parent's deadline
+	name     string
+	limit    time.Duration
+	named    bool   // DoNamed: the cause of the scope's own timeout is an *Error
+	timed    bool   // the deadline is the scope's own (earlier than the parent's): timer runs
+	pooled   bool   // timer came from, and goes back to, timers
+	released bool   // finish has run; only Do's goroutine reads and writes it
+	timer    *timer // nil unless timed
+
+	mu         sync.Mutex
+	err        atomic.Pointer[errBox]
+	done       atomic.Value // chan struct{}: created lazily, closed (or closedChan) at the end
+	watching   atomic.Bool  // watchParent has run
+	cause      error        // under mu until err is set, then fixed
+	waiters    *waiter      // under mu: to notify at the end
+	parentStop func() bool  // under mu: undoes context.AfterFunc on parent
+	watched    *scope       // under mu: the enclosing scope link is in
+	causeCtx   any          // under mu: a standard context's value carrying cause
+	link       waiter       // this scope's entry in watched.waiters
+}
+
+// errBox holds an error for atomic.Pointer. The boxes of the two context
+// errors are shared, so that ending a scope allocates nothing.
+type errBox struct{ err error }
+
+var (
+	canceledBox = &errBox{context.Canceled}
+	deadlineBox = &errBox{context.DeadlineExceeded}
+	closedChan  = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+)
+
+func boxFor(err error) *errBox {
+	switch err {
+	case context.Canceled:
+		return canceledBox
+	case context.DeadlineExceeded:
+		return deadlineBox
+	}
+	return &errBox{err}
+}
+
+// waiter is an entry in the list of what a scope notifies when it ends:
+// a nested scope (child) or a function registered with AfterFunc (f).
+// next, prev and linked are guarded by the mu of the scope whose list the
+// waiter is in; once unlinked, a waiter is never linked again.
+type waiter struct {
+	next, prev *waiter
+	linked     bool
+	child      *scope
+	f          func()
+}
+
+// timer is a runtime timer that is reused from call to call: it fires for
+// the scope in cur. A scope gives its timer back (to timers) only once the
+// timer can no longer fire for it: stopped in time, or already fired (fire
+// has taken cur). A stopped timer that may still fire for the old scope is
+// left to the garbage collector.
+type timer struct {
+	t   *time.Timer
+	cur atomic.Pointer[scope]
+}
+
+var timers sync.Pool
+
+func (t *timer) fire() {
+	if c := t.cur.Swap(nil); c != nil {
+		c.expire()
+	}
+}
+
+type scopeKeyType int
+
+// scopeKey is the key under which a scope answers Value with itself, so
+// that nested code can find the enclosing scopes.
+const scopeKey scopeKeyType = 0
+
+// cancelCtxKey is the context package's own key under which
+// context.Cause finds the cancelCtx carrying a context's cause; learned
+// once, by asking Cause about a context that records the key. nil if the
+// context package no longer asks that way.
+var cancelCtxKey = func() any {
+	p := &keyProbe{Context: context.Background()}
+	_ = context.Cause(p)
+	return p.key
+}()
+
+type keyProbe struct {
+	context.Context
+	key any
+}
+
+func (p *keyProbe) Err() error { return context.Canceled }
+
+func (p *keyProbe) Value(key any) any {
+	if _, ok := key.(*int); ok && p.key == nil {
+		p.key = key
+	}
+	return nil
+}
+
+// newScope returns a running scope on parent for a limit d > 0.
+func newScope(parent context.Context, name string, d time.Duration, named bool) *scope {
+	now := time.Now()
+	c := &scope{parent: parent, deadline: now.Add(d), name: name, limit: d, named: named}
+	if pdl, ok := parent.Deadline(); ok && !c.deadline.Before(pdl) {
+		c.deadline = pdl // the parent's deadline comes first: no timer of our own
+		return c
+	}
+	c.timed = true
+	// Inside a testing/synctest bubble time.Now has no monotonic reading,
+	// and timers belong to the bubble: there, never share them.
+	c.pooled = now != now.Round(0)
+	var t *timer
+	if c.pooled {
+		t, _ = timers.Get().(*timer)
+	}
+	if t == nil {
+		t = &timer{}
+		t.cur.Store(c)
+		t.t = time.AfterFunc(d, t.fire)
+	} else {
+		t.cur.Store(c)
+		t.t.Reset(d)
+	}
+	c.timer = t
+	return c
+}
+
+// finish ends the scope as Do returns (as the cancel of WithTimeout does),
+// unregisters it, and returns what ended it before that: nil if nothing
+// did. Calls after the first return nil.
+func (c *scope) finish() *errBox {
+	if c.released {
+		return nil
+	}
+	c.released = true
+	if t := c.timer; t != nil {
+		if !t.cur.CompareAndSwap(c, nil) {
+			c.giveBack() // fired: fire has taken c, the timer is spent
+		} else if t.t.Stop() {
+			c.giveBack()
+		}
+	}
+	if c.err.Load() == nil && c.parent.Err() != nil {
+		c.parentEnded()
+	}
+	c.mu.Lock()
+	ended := c.err.Load()
+	list := c.endLocked(canceledBox, context.Canceled)
+	stop, watched := c.parentStop, c.watched
+	c.parentStop, c.watched = nil, nil
+	c.mu.Unlock()
+	notify(list)
+	if stop != nil {
+		stop()
+	}
+	if watched != nil {
+		watched.remove(&c.link)
+	}
+	return ended
+}
+
+func (c *scope) giveBack() {
+	if c.pooled {
+		timers.Put(c.timer)
+	}
+}
+
+// expire is the timer's: the scope's own deadline has passed. A parent
+// that ended before (and that the scope has not heard of) comes first.
+func (c *scope) expire() {
+	if c.parent.Err() != nil {
+		c.parentEnded()
+		return
+	}
+	cause := error(context.DeadlineExceeded)
+	if c.named {
+		cause = &Error{Name: c.name, Limit: c.limit}
+	}
+	c.end(deadlineBox, cause)
+}
+
+// parentEnded ends the scope as its parent ended.
+func (c *scope) parentEnded() {
+	err := c.parent.Err()
+	if err == nil {
+		return
+	}
+	var cause error
+	if p, ok := c.parent.(*scope); ok {
+		cause = p.cause // fixed once p.err is set
+	} else {
+		cause = context.Cause(c.parent)
+	}
+	c.end(boxFor(err), cause)
+}
+
+func (c *scope) end(b *errBox, cause error) {
+	c.mu.Lock()
+	list := c.endLocked(b, cause)
+	c.mu.Unlock()
+	notify(list)
+}
+
+// endLocked ends the scope with b and cause unless it has ended already,
+// and returns the waiters to notify once mu is unlocked.
+func (c *scope) endLocked(b *errBox, cause error) *waiter {
+	if c.err.Load() != nil {
+		return nil
+	}
+	c.cause = cause
+	c.err.Store(b)
+	if d, _ := c.done.Load().(chan struct{}); d != nil {
+		close(d)
+	} else {
+		c.done.Store(closedChan)
+	}
+	list := c.waiters
+	c.waiters = nil
+	for w := list; w != nil; w = w.next {
+		w.linked = false
+	}
+	return list
+}
+
+// notify runs, in order, what waited for a scope that has ended. No lock
+// is held: a waiter may call back into any context.
+func notify(list *waiter) {
+	for w := list; w != nil; {
+		next := w.next
+		if w.child != nil {
+			w.child.parentEnded()
+		} else {
+			w.f()
+		}
+		w = next
+	}
+}
+
+// push adds w to the waiters, or reports false if the scope has ended.
+func (c *scope) push(w *waiter) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err.Load() != nil {
+		return false
+	}
+	w.next, w.prev, w.linked = c.waiters, nil, true
+	if c.waiters != nil {
+		c.waiters.prev = w
+	}
+	c.waiters = w
+	return true
+}
+
+// remove takes w out of the waiters, and reports whether it was there.
+func (c *scope) remove(w *waiter) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !w.linked {
+		return false
+	}
+	if w.prev != nil {
+		w.prev.next = w.next
+	} else {
+		c.waiters = w.next
+	}
+	if w.next != nil {
+		w.next.prev = w.prev
+	}
+	w.next, w.prev, w.linked = nil, nil, false
+	return true
+}
+
+// watchParent makes the scope end when its parent does, once: in the
+// enclosing scope's list if nothing that can end on its own lies between
+// (the parent's Done is that scope's), else with context.AfterFunc.
+func (c *scope) watchParent() {
+	if c.watching.Load() || c.err.Load() != nil || !c.watching.CompareAndSwap(false, true) {
+		return
+	}
+	pdone := c.parent.Done()
+	if pdone == nil {
+		return // the parent never ends
+	}
+	if p, ok := c.parent.Value(scopeKey).(*scope); ok && p.Done() == pdone {
+		c.link.child = c
+		if !p.push(&c.link) {
+			c.parentEnded()
+			return
+		}
+		if !c.keep(nil, p) {
+			p.remove(&c.link)
+		}
+		return
+	}
+	stop := context.AfterFunc(c.parent, c.parentEnded)
+	if !c.keep(stop, nil) {
+		stop()
+	}
+}
+
+// keep records a registration with the parent for finish to undo, or
+// reports false if the scope has ended (the caller undoes it).
+func (c *scope) keep(stop func() bool, watched *scope) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err.Load() != nil {
+		return false
+	}
+	c.parentStop, c.watched = stop, watched
+	return true
+}
+
+// Deadline returns the scope's deadline: the earlier of its own and its
+// parent's.
+func (c *scope) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Done returns a channel closed when the scope ends.
+func (c *scope) Done() <-chan struct{} {
+	if d, _ := c.done.Load().(chan struct{}); d != nil {
+		return d
+	}
+	c.watchParent()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, _ := c.done.Load().(chan struct{})
+	if d == nil {
+		d = make(chan struct{})
+		c.done.Store(d)
+	}
+	return d
+}
+
+// Err returns nil while the scope runs, then why it ended:
+// context.DeadlineExceeded, context.Canceled, or the parent's error.
+func (c *scope) Err() error {
+	if b := c.err.Load(); b != nil {
+		c.waitDone()
+		return b.err
+	}
+	if c.parent.Err() != nil {
+		c.parentEnded()
+		if b := c.err.Load(); b != nil {
+			return b.err
+		}
+	}
+	return nil
+}
+
+// waitDone returns once Done is closed, for an ended scope: endLocked sets
+// err before it closes done, and nobody may see an error with Done open.
+func (c *scope) waitDone() {
+	if d, _ := c.done.Load().(chan struct{}); d != nil {
+		<-d
+		return
+	}
+	c.mu.Lock() // endLocked holds mu until it has stored closedChan
+	defer c.mu.Unlock()
+}
+
+// Value returns the parent's value for key; context.Cause learns the
+// scope's cause through it.
+func (c *scope) Value(key any) any {
+	switch {
+	case key == scopeKey:
+		return c
+	case cancelCtxKey != nil && key == cancelCtxKey:
+		return c.causeValue()
+	}
+	return c.parent.Value(key)
+}
+
+// causeValue answers context.Cause: nil while the scope runs, or when its
+// cause is its error (Cause then returns Err); else the value of a
+// standard context ended with the same cause.
+func (c *scope) causeValue() any {
+	if c.Err() == nil {
+		return nil
+	}
+	b := c.err.Load()
+	if (b == canceledBox || b == deadlineBox) && c.cause == b.err {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.causeCtx == nil {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(c.cause)
+		c.causeCtx = ctx.Value(cancelCtxKey)
+	}
+	return c.causeCtx
+}
+
+// AfterFunc arranges for f to be called once the scope has ended, in the
+// goroutine that ends it (at once in a goroutine of its own if it has
+// ended already), and returns a function that stops the call if it has
+// not started: this is the method context.AfterFunc, and every context the
+// standard library derives from the scope, use instead of a goroutine.
+func (c *scope) AfterFunc(f func()) (stop func() bool) {
+	c.watchParent()
+	w := &waiter{f: f}
+	if !c.push(w) {
+		go f()
+		return func() bool { return false }
+	}
+	return func() bool { return c.remove(w) }
+}
+
+// String names the scope as the context package names its contexts.
+func (c *scope) String() string {
+	var parent string
+	if s, ok := c.parent.(interface{ String() string }); ok {
+		parent = s.String()
+	} else {
+		parent = "context"
+	}
+	return parent + ".WithDeadline(" + c.deadline.String() + " [" + time.Until(c.deadline).String() + "])"
+}
+
+// scopeError returns the *Error for a call under ctx, whose deadline dl
+// fired, that returned err: naming the scope that dl belongs to, or nil if
+// it is no scope's (the caller's own deadline).
+func scopeError(ctx context.Context, dl time.Time, err error) error {
+	for {
+		s, _ := ctx.Value(scopeKey).(*scope)
+		if s == nil || !s.deadline.Equal(dl) {
+			return nil
+		}
+		if s.timed {
+			return &Error{Name: s.name, Limit: s.limit, Err: err}
+		}
+		ctx = s.parent
+	}
+}
