@@ -1,0 +1,186 @@
+package timeout
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// These tests run outside testing/synctest, where runtime timers are
+// reused from call to call. None waits for a clock: a limit either never
+// fires (an hour) or has fired by the time Done is closed.
+
+// TestKeptContextAfterReuse: a context kept after its Do has returned stays
+// as it ended, whatever later calls, which reuse its timer, do.
+func TestKeptContextAfterReuse(t *testing.T) {
+	type kept struct {
+		ctx     context.Context
+		wantErr error
+		done    <-chan struct{} // asked before Do returned
+	}
+	var all []kept
+	keep := func(wantErr error, askDone bool) func(context.Context) (int, error) {
+		return func(ctx context.Context) (int, error) {
+			k := kept{ctx: ctx, wantErr: wantErr}
+			if askDone {
+				k.done = ctx.Done()
+			}
+			if wantErr == context.DeadlineExceeded {
+				<-ctx.Done()
+			}
+			all = append(all, k)
+			return 0, nil
+		}
+	}
+	for i := range 200 {
+		switch i % 4 {
+		case 0:
+			_, _ = Do(context.Background(), time.Hour, keep(context.Canceled, false))
+		case 1:
+			_, _ = DoNamed(context.Background(), "step", time.Hour, keep(context.Canceled, true))
+		case 2:
+			_, _ = Do(context.Background(), time.Nanosecond, keep(context.DeadlineExceeded, true))
+		case 3:
+			// A live call between: its context must not be ended by a
+			// timer that fired for an earlier one.
+			_, _ = Do(context.Background(), time.Hour, func(ctx context.Context) (int, error) {
+				runtime.Gosched()
+				if err := ctx.Err(); err != nil {
+					t.Errorf("call %d: live context has ended: %v", i, err)
+				}
+				return 0, nil
+			})
+		}
+	}
+	for i, k := range all {
+		if err := k.ctx.Err(); err != k.wantErr {
+			t.Fatalf("kept context %d: Err = %v, want %v", i, err, k.wantErr)
+		}
+		if cause := context.Cause(k.ctx); !errors.Is(cause, k.wantErr) {
+			t.Fatalf("kept context %d: Cause = %v, want %v", i, cause, k.wantErr)
+		}
+		if k.done != nil && k.done != k.ctx.Done() {
+			t.Fatalf("kept context %d: Done changed", i)
+		}
+		select {
+		case <-k.ctx.Done():
+		default:
+			t.Fatalf("kept context %d: Done is open", i)
+		}
+		ran := make(chan struct{})
+		if stop := context.AfterFunc(k.ctx, func() { close(ran) }); stop() {
+			t.Fatalf("kept context %d: AfterFunc stopped", i)
+		}
+		<-ran
+		child, cancel := context.WithCancel(k.ctx)
+		if err := child.Err(); err != k.wantErr {
+			t.Fatalf("kept context %d: child's Err = %v, want %v", i, err, k.wantErr)
+		}
+		cancel()
+	}
+}
+
+// TestDerivedContextsStartNoGoroutine: what the standard library derives
+// from fn's context, and AfterFunc, cost no goroutine, under any parent.
+func TestDerivedContextsStartNoGoroutine(t *testing.T) {
+	live, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, parent := range []context.Context{context.Background(), live} {
+		_, _ = Do(parent, time.Hour, func(ctx context.Context) (int, error) {
+			before := runtime.NumGoroutine()
+			c1, cancel1 := context.WithCancel(ctx)
+			c2, cancel2 := context.WithTimeout(ctx, time.Hour)
+			c3, cancel3 := context.WithCancelCause(context.WithoutCancel(ctx))
+			stop := context.AfterFunc(ctx, func() {})
+			_, _ = Do(ctx, time.Hour, func(ctx context.Context) (int, error) {
+				_ = ctx.Done() // registers with the enclosing scope
+				return 0, nil
+			})
+			if n := runtime.NumGoroutine(); n != before {
+				t.Errorf("%d goroutines, %d before deriving", n, before)
+			}
+			_, _, _ = c1, c2, c3
+			stop()
+			cancel1()
+			cancel2()
+			cancel3(nil)
+			return 0, nil
+		})
+	}
+}
+
+// TestHTTPRoundTrip: fn's context carries a real request over loopback,
+// and ends it: at its own deadline (a timeout), or when the caller
+// cancels (no timeout), as context.WithTimeout's would.
+func TestHTTPRoundTrip(t *testing.T) {
+	var arrived atomic.Pointer[func()]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hang" {
+			if f := arrived.Load(); f != nil {
+				(*f)()
+			}
+			<-r.Context().Done()
+			return
+		}
+		_, _ = io.WriteString(w, "hello")
+	}))
+	defer srv.Close()
+	client := srv.Client()
+	defer client.CloseIdleConnections()
+	get := func(path string) func(ctx context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
+			if err != nil {
+				return "", err
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				return "", err
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			return string(b), err
+		}
+	}
+	std := func(ctx context.Context, d time.Duration, fn func(context.Context) (string, error)) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return fn(ctx)
+	}
+
+	if got, err := Do(context.Background(), time.Minute, get("/")); got != "hello" || err != nil {
+		t.Fatalf("Do: %q, %v", got, err)
+	}
+
+	for _, ours := range []bool{false, true} {
+		_, err := Do(context.Background(), 20*time.Millisecond, get("/hang"))
+		if !ours {
+			_, err = std(context.Background(), 20*time.Millisecond, get("/hang"))
+		}
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			t.Errorf("ours %v, at the deadline: err = %v", ours, err)
+		}
+		if te := (*Error)(nil); ours && (!errors.As(err, &te) || te.Limit != 20*time.Millisecond) {
+			t.Errorf("at the deadline: err = %v, want a *timeout.Error", err)
+		}
+
+		parent, cancel := context.WithCancel(context.Background())
+		f := func() { cancel() }
+		arrived.Store(&f)
+		if ours {
+			_, err = Do(parent, time.Minute, get("/hang"))
+		} else {
+			_, err = std(parent, time.Minute, get("/hang"))
+		}
+		arrived.Store(nil)
+		if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
+			t.Errorf("ours %v, caller canceled: err = %v, want context.Canceled", ours, err)
+		}
+	}
+}
