@@ -12,10 +12,15 @@ import (
 // costs one allocation, and it records the scope (Name, Limit) so that a
 // call nested in it can name the deadline that fired.
 //
-// Cost: the runtime timer is pooled (see timer), and the scope watches its
-// parent only once someone can observe the difference: Done and AfterFunc
-// register with the parent, Err and Value ask it. A function that returns
-// without looking at its context registers nothing.
+// Cost: the scope watches its parent only once someone could tell the
+// difference: Done and AfterFunc register with the parent, Err asks it. A
+// function that returns without looking at its context registers nothing.
+// Under a parent that can never end (context.Background), the scope does
+// not even start its timer until someone looks (Done, AfterFunc, Err):
+// a clock read as Do returns tells whether fn returned in time. Under a
+// parent that can end, the timer runs from the start, so that the order of
+// the parent's end and the deadline is known. Timers are reused from call
+// to call (see timer).
 //
 // State: everything but mu's fields is set before fn gets the scope and
 // never changes. err is set once, under mu, after cause and before done is
@@ -28,13 +33,14 @@ type scope struct {
 	deadline time.Time // the earlier of now+limit and the parent's deadline
 	name     string
 	limit    time.Duration
-	named    bool   // DoNamed: the cause of the scope's own timeout is an *Error
-	timed    bool   // the deadline is the scope's own (earlier than the parent's): timer runs
-	pooled   bool   // timer came from, and goes back to, timers
-	released bool   // finish has run; only Do's goroutine reads and writes it
-	timer    *timer // nil unless timed
+	named    bool // DoNamed: the cause of the scope's own timeout is an *Error
+	timed    bool // the deadline is the scope's own (earlier than the parent's)
+	released bool // finish has run; only Do's goroutine reads and writes it
 
 	mu         sync.Mutex
+	armed      atomic.Bool // set once, under mu: arm has run (timer may still be nil)
+	timer      *timer      // under mu: set by arm if timed, unless the deadline had passed
+	pooled     bool        // under mu: timer came from, and goes back to, timers
 	err        atomic.Pointer[errBox]
 	done       atomic.Value // chan struct{}: created lazily, closed (or closedChan) at the end
 	watching   atomic.Bool  // watchParent has run
@@ -134,6 +140,34 @@ func newScope(parent context.Context, name string, d time.Duration, named bool) 
 		return c
 	}
 	c.timed = true
+	if _, ok := parent.(*scope); ok || parent.Done() != nil {
+		// The parent can end: which of its end and this deadline came
+		// first must be known, so the timer runs from the start.
+		c.arm()
+	}
+	return c
+}
+
+// arm starts the scope's timer, once, if the deadline is its own: from
+// now on the scope ends by itself when the deadline passes (at once if it
+// has passed).
+func (c *scope) arm() {
+	if !c.timed || c.armed.Load() {
+		return
+	}
+	c.mu.Lock()
+	if c.armed.Load() || c.err.Load() != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.armed.Store(true)
+	now := time.Now()
+	left := c.deadline.Sub(now)
+	if left <= 0 {
+		c.mu.Unlock()
+		c.expire()
+		return
+	}
 	// Inside a testing/synctest bubble time.Now has no monotonic reading,
 	// and timers belong to the bubble: there, never share them.
 	c.pooled = now != now.Round(0)
@@ -144,13 +178,13 @@ func newScope(parent context.Context, name string, d time.Duration, named bool) 
 	if t == nil {
 		t = &timer{}
 		t.cur.Store(c)
-		t.t = time.AfterFunc(d, t.fire)
+		t.t = time.AfterFunc(left, t.fire)
 	} else {
 		t.cur.Store(c)
-		t.t.Reset(d)
+		t.t.Reset(left)
 	}
 	c.timer = t
-	return c
+	c.mu.Unlock()
 }
 
 // finish ends the scope as Do returns (as the cancel of WithTimeout does),
@@ -161,22 +195,28 @@ func (c *scope) finish() *errBox {
 		return nil
 	}
 	c.released = true
-	if t := c.timer; t != nil {
-		if !t.cur.CompareAndSwap(c, nil) {
-			c.giveBack() // fired: fire has taken c, the timer is spent
-		} else if t.t.Stop() {
-			c.giveBack()
-		}
-	}
 	if c.err.Load() == nil && c.parent.Err() != nil {
 		c.parentEnded()
+	}
+	if c.timed && !c.armed.Load() && c.err.Load() == nil && time.Until(c.deadline) <= 0 {
+		c.expire() // nobody looked, but the deadline has passed
 	}
 	c.mu.Lock()
 	ended := c.err.Load()
 	list := c.endLocked(canceledBox, context.Canceled)
 	stop, watched := c.parentStop, c.watched
 	c.parentStop, c.watched = nil, nil
+	t, pooled := c.timer, c.pooled
 	c.mu.Unlock()
+	if t != nil {
+		if !t.cur.CompareAndSwap(c, nil) || t.t.Stop() {
+			// Fired (fire has taken c, the timer is spent), or stopped
+			// in time: it cannot fire for c any more.
+			if pooled {
+				timers.Put(t)
+			}
+		}
+	}
 	notify(list)
 	if stop != nil {
 		stop()
@@ -185,12 +225,6 @@ func (c *scope) finish() *errBox {
 		watched.remove(&c.link)
 	}
 	return ended
-}
-
-func (c *scope) giveBack() {
-	if c.pooled {
-		timers.Put(c.timer)
-	}
 }
 
 // expire is the timer's: the scope's own deadline has passed. A parent
@@ -348,6 +382,7 @@ func (c *scope) Done() <-chan struct{} {
 		return d
 	}
 	c.watchParent()
+	c.arm()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d, _ := c.done.Load().(chan struct{})
@@ -367,9 +402,11 @@ func (c *scope) Err() error {
 	}
 	if c.parent.Err() != nil {
 		c.parentEnded()
-		if b := c.err.Load(); b != nil {
-			return b.err
-		}
+	} else {
+		c.arm()
+	}
+	if b := c.err.Load(); b != nil {
+		return b.err
 	}
 	return nil
 }
@@ -425,6 +462,7 @@ func (c *scope) causeValue() any {
 // standard library derives from the scope, use instead of a goroutine.
 func (c *scope) AfterFunc(f func()) (stop func() bool) {
 	c.watchParent()
+	c.arm()
 	w := &waiter{f: f}
 	if !c.push(w) {
 		go f()

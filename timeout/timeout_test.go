@@ -125,6 +125,43 @@ func TestDoResultAfterDeadline(t *testing.T) {
 	})
 }
 
+// TestDoIgnoredContext: fn never looks at its context (so no timer runs
+// under a parent that cannot end); Do still tells a late return from one
+// in time.
+func TestDoIgnoredContext(t *testing.T) {
+	live := func(t *testing.T) context.Context {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		return ctx
+	}
+	for _, parent := range []func(*testing.T) context.Context{
+		func(*testing.T) context.Context { return context.Background() },
+		func(t *testing.T) context.Context { return context.WithoutCancel(live(t)) },
+		live,
+	} {
+		for _, tt := range []struct {
+			takes       time.Duration
+			wantTimeout bool
+		}{{time.Second - 1, false}, {time.Second + 1, true}, {time.Hour, true}} {
+			synctest.Test(t, func(t *testing.T) {
+				got, err := Do(parent(t), time.Second, func(context.Context) (int, error) {
+					time.Sleep(tt.takes)
+					return 7, nil
+				})
+				if !tt.wantTimeout {
+					if got != 7 || err != nil {
+						t.Errorf("took %v: got %d, %v; want 7, nil", tt.takes, got, err)
+					}
+					return
+				}
+				if te := asTimeout(t, err); got != 0 || te.Limit != time.Second || te.Err != nil {
+					t.Errorf("took %v: got %d, %+v", tt.takes, got, te)
+				}
+			})
+		}
+	}
+}
+
 func TestCallerEndsPassThrough(t *testing.T) {
 	errFn := errors.New("fn gave up")
 	cause := errors.New("shutting down")
