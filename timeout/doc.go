@@ -22,10 +22,13 @@
 // one allocation instead of four, a runtime timer reused from call to
 // call, and nothing registered with the caller's context until fn asks
 // for Done or derives a context. One difference can be seen: when the
-// caller's context is canceled, fn's Err reports it at once, but a Done
-// channel fn is already waiting on closes from a goroutine the context
-// package starts for it, a moment later (as for any context the standard
-// library did not make, and for context.AfterFunc).
+// caller's context is canceled, fn's Err and Done report it at once, but
+// contexts derived from fn's context and functions given to
+// context.AfterFunc hear of it from a goroutine the context package
+// starts, a moment later (as for any context the standard library did not
+// make). A context derived through a layer that hides the scope
+// (context.WithCancel(context.WithValue(ctx, k, v))) costs the goroutine
+// the context package starts for contexts it did not make, until it ends.
 //
 // # Errors
 //

@@ -13,14 +13,17 @@ import (
 // call nested in it can name the deadline that fired.
 //
 // Cost: the scope watches its parent only once someone could tell the
-// difference: Done and AfterFunc register with the parent, Err asks it. A
-// function that returns without looking at its context registers nothing.
-// Under a parent that can never end (context.Background), the scope does
-// not even start its timer until someone looks (Done, AfterFunc, Err):
-// a clock read as Do returns tells whether fn returned in time. Under a
-// parent that can end, the timer runs from the start, so that the order of
-// the parent's end and the deadline is known. Timers are reused from call
-// to call (see timer).
+// difference. Done under a parent that can end is the Done of a standard
+// context derived from the parent (so the parent's end closes it at once,
+// as it would a WithTimeout's); AfterFunc and nested scopes register with
+// the parent (context.AfterFunc, or the enclosing scope's list); Err asks
+// the parent. A function that returns without looking at its context
+// registers nothing. Under a parent that can never end
+// (context.Background), the scope does not even start its timer until
+// someone looks (Done, AfterFunc, Err): a clock read as Do returns tells
+// whether fn returned in time. Under a parent that can end, the timer runs
+// from the start, so that the order of the parent's end and the deadline
+// is known. Timers are reused from call to call (see timer).
 //
 // State: everything but mu's fields is set before fn gets the scope and
 // never changes. err is set once, under mu, after cause and before done is
@@ -42,14 +45,17 @@ type scope struct {
 	timer      *timer      // under mu: set by arm if timed, unless the deadline had passed
 	pooled     bool        // under mu: timer came from, and goes back to, timers
 	err        atomic.Pointer[errBox]
-	done       atomic.Value // chan struct{}: created lazily, closed (or closedChan) at the end
-	watching   atomic.Bool  // watchParent has run
-	cause      error        // under mu until err is set, then fixed
-	waiters    *waiter      // under mu: to notify at the end
-	parentStop func() bool  // under mu: undoes context.AfterFunc on parent
-	watched    *scope       // under mu: the enclosing scope link is in
-	causeCtx   any          // under mu: a standard context's value carrying cause
-	link       waiter       // this scope's entry in watched.waiters
+	done       atomic.Value  // <-chan struct{}: made lazily, closed (or closedChan) at the end
+	watching   atomic.Bool   // watchParent has registered with a foreign parent
+	linked     atomic.Bool   // linkTo has run
+	cancelDone func()        // under mu: closes Done, if Done is a standard context's
+	ownDone    chan struct{} // under mu: Done, if made by the scope
+	cause      error         // under mu until err is set, then fixed
+	waiters    *waiter       // under mu: to notify at the end
+	parentStop func() bool   // under mu: undoes context.AfterFunc on parent
+	watched    *scope        // under mu: the enclosing scope link is in
+	causeCtx   any           // under mu: a standard context's value carrying cause
+	link       waiter        // this scope's entry in watched.waiters
 }
 
 // errBox holds an error for atomic.Pointer. The boxes of the two context
@@ -143,7 +149,7 @@ func newScope(parent context.Context, name string, d time.Duration, named bool) 
 	if _, ok := parent.(*scope); ok || parent.Done() != nil {
 		// The parent can end: which of its end and this deadline came
 		// first must be known, so the timer runs from the start.
-		c.arm()
+		c.armAt(now)
 	}
 	return c
 }
@@ -152,16 +158,19 @@ func newScope(parent context.Context, name string, d time.Duration, named bool) 
 // now on the scope ends by itself when the deadline passes (at once if it
 // has passed).
 func (c *scope) arm() {
-	if !c.timed || c.armed.Load() {
-		return
+	if c.timed && !c.armed.Load() {
+		c.armAt(time.Now())
 	}
+}
+
+// armAt is arm, the clock read at now.
+func (c *scope) armAt(now time.Time) {
 	c.mu.Lock()
 	if c.armed.Load() || c.err.Load() != nil {
 		c.mu.Unlock()
 		return
 	}
 	c.armed.Store(true)
-	now := time.Now()
 	left := c.deadline.Sub(now)
 	if left <= 0 {
 		c.mu.Unlock()
@@ -203,7 +212,7 @@ func (c *scope) finish() *errBox {
 	}
 	c.mu.Lock()
 	ended := c.err.Load()
-	list := c.endLocked(canceledBox, context.Canceled)
+	list, closeDone := c.endLocked(canceledBox, context.Canceled)
 	stop, watched := c.parentStop, c.watched
 	c.parentStop, c.watched = nil, nil
 	t, pooled := c.timer, c.pooled
@@ -217,7 +226,7 @@ func (c *scope) finish() *errBox {
 			}
 		}
 	}
-	notify(list)
+	notify(list, closeDone)
 	if stop != nil {
 		stop()
 	}
@@ -258,35 +267,43 @@ func (c *scope) parentEnded() {
 
 func (c *scope) end(b *errBox, cause error) {
 	c.mu.Lock()
-	list := c.endLocked(b, cause)
+	list, closeDone := c.endLocked(b, cause)
 	c.mu.Unlock()
-	notify(list)
+	notify(list, closeDone)
 }
 
 // endLocked ends the scope with b and cause unless it has ended already,
-// and returns the waiters to notify once mu is unlocked.
-func (c *scope) endLocked(b *errBox, cause error) *waiter {
+// and returns what notify must do once mu is unlocked: the waiters, and
+// closing Done if it is a standard context's.
+func (c *scope) endLocked(b *errBox, cause error) (list *waiter, closeDone func()) {
 	if c.err.Load() != nil {
-		return nil
+		return nil, nil
 	}
 	c.cause = cause
 	c.err.Store(b)
-	if d, _ := c.done.Load().(chan struct{}); d != nil {
-		close(d)
-	} else {
-		c.done.Store(closedChan)
+	closeDone, c.cancelDone = c.cancelDone, nil
+	if closeDone == nil {
+		if c.ownDone != nil {
+			close(c.ownDone)
+		} else {
+			c.done.Store((<-chan struct{})(closedChan))
+		}
 	}
-	list := c.waiters
+	list = c.waiters
 	c.waiters = nil
 	for w := list; w != nil; w = w.next {
 		w.linked = false
 	}
-	return list
+	return list, closeDone
 }
 
-// notify runs, in order, what waited for a scope that has ended. No lock
-// is held: a waiter may call back into any context.
-func notify(list *waiter) {
+// notify closes Done (closeDone, if not nil) and runs, in order, what
+// waited for a scope that has ended. No lock is held: a waiter may call
+// back into any context.
+func notify(list *waiter, closeDone func()) {
+	if closeDone != nil {
+		closeDone()
+	}
 	for w := list; w != nil; {
 		next := w.next
 		if w.child != nil {
@@ -300,6 +317,8 @@ func notify(list *waiter) {
 
 // push adds w to the waiters, or reports false if the scope has ended.
 func (c *scope) push(w *waiter) bool {
+	c.watchParent()
+	c.arm()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err.Load() != nil {
@@ -332,44 +351,63 @@ func (c *scope) remove(w *waiter) bool {
 	return true
 }
 
-// watchParent makes the scope end when its parent does, once: in the
-// enclosing scope's list if nothing that can end on its own lies between
-// (the parent's Done is that scope's), else with context.AfterFunc.
-func (c *scope) watchParent() {
-	if c.watching.Load() || c.err.Load() != nil || !c.watching.CompareAndSwap(false, true) {
-		return
-	}
+// parentKind tells how the scope can learn that its parent has ended:
+// never (the parent cannot end), from the enclosing scope p (if nothing
+// that can end on its own lies between: the parent's Done is p's), or from
+// a foreign context (a standard library one, the caller's).
+func (c *scope) parentKind() (p *scope, foreign bool) {
 	pdone := c.parent.Done()
 	if pdone == nil {
-		return // the parent never ends
+		return nil, false
 	}
 	if p, ok := c.parent.Value(scopeKey).(*scope); ok && p.Done() == pdone {
-		c.link.child = c
-		if !p.push(&c.link) {
-			c.parentEnded()
+		return p, false
+	}
+	return nil, true
+}
+
+// watchParent makes the scope's waiters run when its parent ends: in the
+// enclosing scope's list, or with context.AfterFunc on a foreign parent.
+func (c *scope) watchParent() {
+	switch p, foreign := c.parentKind(); {
+	case p != nil:
+		c.linkTo(p)
+	case foreign:
+		if c.watching.Load() || c.err.Load() != nil || !c.watching.CompareAndSwap(false, true) {
 			return
 		}
-		if !c.keep(nil, p) {
-			p.remove(&c.link)
+		stop := context.AfterFunc(c.parent, c.parentEnded)
+		c.mu.Lock()
+		ended := c.err.Load() != nil
+		if !ended {
+			c.parentStop = stop
 		}
-		return
-	}
-	stop := context.AfterFunc(c.parent, c.parentEnded)
-	if !c.keep(stop, nil) {
-		stop()
+		c.mu.Unlock()
+		if ended {
+			stop()
+		}
 	}
 }
 
-// keep records a registration with the parent for finish to undo, or
-// reports false if the scope has ended (the caller undoes it).
-func (c *scope) keep(stop func() bool, watched *scope) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err.Load() != nil {
-		return false
+// linkTo puts the scope in the list of the enclosing scope p, once.
+func (c *scope) linkTo(p *scope) {
+	if c.linked.Load() || c.err.Load() != nil || !c.linked.CompareAndSwap(false, true) {
+		return
 	}
-	c.parentStop, c.watched = stop, watched
-	return true
+	c.link.child = c
+	if !p.push(&c.link) {
+		c.parentEnded()
+		return
+	}
+	c.mu.Lock()
+	ended := c.err.Load() != nil
+	if !ended {
+		c.watched = p
+	}
+	c.mu.Unlock()
+	if ended {
+		p.remove(&c.link)
+	}
 }
 
 // Deadline returns the scope's deadline: the earlier of its own and its
@@ -378,17 +416,35 @@ func (c *scope) Deadline() (time.Time, bool) { return c.deadline, true }
 
 // Done returns a channel closed when the scope ends.
 func (c *scope) Done() <-chan struct{} {
-	if d, _ := c.done.Load().(chan struct{}); d != nil {
+	if d, _ := c.done.Load().(<-chan struct{}); d != nil {
 		return d
 	}
-	c.watchParent()
 	c.arm()
+	// Under a foreign parent, Done is that of a standard context derived
+	// from it: the parent closes it as it ends, and so does the scope.
+	var inner context.Context
+	var cancelInner context.CancelFunc
+	switch p, foreign := c.parentKind(); {
+	case p != nil:
+		c.linkTo(p)
+	case foreign:
+		inner, cancelInner = context.WithCancel(c.parent)
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	d, _ := c.done.Load().(chan struct{})
+	d, _ := c.done.Load().(<-chan struct{})
 	if d == nil {
-		d = make(chan struct{})
+		if inner != nil {
+			d = inner.Done()
+			c.cancelDone, cancelInner = cancelInner, nil
+		} else {
+			c.ownDone = make(chan struct{})
+			d = c.ownDone
+		}
 		c.done.Store(d)
+	}
+	c.mu.Unlock()
+	if cancelInner != nil {
+		cancelInner() // not needed: Done was made, or the scope has ended
 	}
 	return d
 }
@@ -414,7 +470,7 @@ func (c *scope) Err() error {
 // waitDone returns once Done is closed, for an ended scope: endLocked sets
 // err before it closes done, and nobody may see an error with Done open.
 func (c *scope) waitDone() {
-	if d, _ := c.done.Load().(chan struct{}); d != nil {
+	if d, _ := c.done.Load().(<-chan struct{}); d != nil {
 		<-d
 		return
 	}
@@ -461,8 +517,6 @@ func (c *scope) causeValue() any {
 // not started: this is the method context.AfterFunc, and every context the
 // standard library derives from the scope, use instead of a goroutine.
 func (c *scope) AfterFunc(f func()) (stop func() bool) {
-	c.watchParent()
-	c.arm()
 	w := &waiter{f: f}
 	if !c.push(w) {
 		go f()
