@@ -192,3 +192,34 @@ func TestHTTPRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestParentCancelClosesDoneAtOnce: as with context.WithTimeout, the
+// caller's cancel has closed fn's Done by the time it returns, and fn's
+// Err reports it.
+func TestParentCancelClosesDoneAtOnce(t *testing.T) {
+	for _, parent := range []func() (context.Context, func()){
+		func() (context.Context, func()) { return context.WithCancel(context.Background()) },
+		func() (context.Context, func()) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			return ctx, func() { cancel(errShutdown) }
+		},
+	} {
+		pctx, cancel := parent()
+		_, _ = Do(pctx, time.Hour, func(ctx context.Context) (int, error) {
+			done := ctx.Done()
+			cancel()
+			select {
+			case <-done:
+			default:
+				t.Errorf("Done open after the caller's cancel returned")
+			}
+			if err := ctx.Err(); err != context.Canceled {
+				t.Errorf("Err = %v, want context.Canceled", err)
+			}
+			if got, want := context.Cause(ctx), context.Cause(pctx); got != want {
+				t.Errorf("Cause = %v, want %v", got, want)
+			}
+			return 0, nil
+		})
+	}
+}
