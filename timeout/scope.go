@@ -25,12 +25,13 @@ import (
 // from the start, so that the order of the parent's end and the deadline
 // is known. Timers are reused from call to call (see timer).
 //
-// State: everything but mu's fields is set before fn gets the scope and
-// never changes. err is set once, under mu, after cause and before done is
-// closed: a reader that sees err sees cause, and waits for done (waitDone). A scope ends exactly once (its own deadline, its
-// parent's end, or Do returning) and never comes back to life; the pooled
-// timer is the only part another call can reuse, and only after this scope
-// has let go of it.
+// State: the fields above mu are set before fn gets the scope and never
+// change (released: Do's goroutine only). err is set once, under mu, after
+// cause and before Done is closed: a reader that sees err sees cause, and
+// waits for Done (waitDone). A scope ends exactly once (its own deadline,
+// its parent's end, or Do returning) and never comes back to life; the
+// pooled timer is the only part another call can reuse, and only after
+// this scope has let go of it.
 type scope struct {
 	parent   context.Context
 	deadline time.Time // the earlier of now+limit and the parent's deadline
@@ -131,7 +132,7 @@ type keyProbe struct {
 func (p *keyProbe) Err() error { return context.Canceled }
 
 func (p *keyProbe) Value(key any) any {
-	if _, ok := key.(*int); ok && p.key == nil {
+	if p.key == nil {
 		p.key = key
 	}
 	return nil
