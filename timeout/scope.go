@@ -34,7 +34,7 @@ import (
 // this scope has let go of it.
 type scope struct {
 	parent   context.Context
-	deadline time.Time // the earlier of now+limit and the parent's deadline
+	base     time.Time // timed: when the scope began (its deadline is base+limit); else the parent's deadline
 	name     string
 	limit    time.Duration
 	named    bool // DoNamed: the cause of the scope's own timeout is an *Error
@@ -46,7 +46,7 @@ type scope struct {
 	timer      *timer      // under mu: set by arm if timed, unless the deadline had passed
 	pooled     bool        // under mu: timer came from, and goes back to, timers
 	err        atomic.Pointer[errBox]
-	done       atomic.Value  // <-chan struct{}: made lazily, closed (or closedChan) at the end
+	done       atomic.Value  // <-chan struct{}: made lazily, closed at the end; closedChan if asked for after it
 	watching   atomic.Bool   // watchParent has registered with a foreign parent
 	linked     atomic.Bool   // linkTo has run
 	cancelDone func()        // under mu: closes Done, if Done is a standard context's
@@ -141,9 +141,9 @@ func (p *keyProbe) Value(key any) any {
 // newScope returns a running scope on parent for a limit d > 0.
 func newScope(parent context.Context, name string, d time.Duration, named bool) *scope {
 	now := time.Now()
-	c := &scope{parent: parent, deadline: now.Add(d), name: name, limit: d, named: named}
-	if pdl, ok := parent.Deadline(); ok && !c.deadline.Before(pdl) {
-		c.deadline = pdl // the parent's deadline comes first: no timer of our own
+	c := &scope{parent: parent, base: now, name: name, limit: d, named: named}
+	if pdl, ok := parent.Deadline(); ok && !now.Add(d).Before(pdl) {
+		c.base = pdl // the parent's deadline comes first: no timer of our own
 		return c
 	}
 	c.timed = true
@@ -172,7 +172,7 @@ func (c *scope) armAt(now time.Time) {
 		return
 	}
 	c.armed.Store(true)
-	left := c.deadline.Sub(now)
+	left := c.limit - now.Sub(c.base)
 	if left <= 0 {
 		c.mu.Unlock()
 		c.expire()
@@ -208,7 +208,7 @@ func (c *scope) finish() *errBox {
 	if c.err.Load() == nil && c.parent.Err() != nil {
 		c.parentEnded()
 	}
-	if c.timed && !c.armed.Load() && c.err.Load() == nil && time.Until(c.deadline) <= 0 {
+	if c.timed && !c.armed.Load() && c.err.Load() == nil && time.Since(c.base) >= c.limit {
 		c.expire() // nobody looked, but the deadline has passed
 	}
 	c.mu.Lock()
@@ -283,12 +283,8 @@ func (c *scope) endLocked(b *errBox, cause error) (list *waiter, closeDone func(
 	c.cause = cause
 	c.err.Store(b)
 	closeDone, c.cancelDone = c.cancelDone, nil
-	if closeDone == nil {
-		if c.ownDone != nil {
-			close(c.ownDone)
-		} else {
-			c.done.Store((<-chan struct{})(closedChan))
-		}
+	if closeDone == nil && c.ownDone != nil {
+		close(c.ownDone)
 	}
 	list = c.waiters
 	c.waiters = nil
@@ -413,12 +409,23 @@ func (c *scope) linkTo(p *scope) {
 
 // Deadline returns the scope's deadline: the earlier of its own and its
 // parent's.
-func (c *scope) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *scope) Deadline() (time.Time, bool) { return c.deadline(), true }
+
+// deadline is computed when asked for: most calls never ask.
+func (c *scope) deadline() time.Time {
+	if c.timed {
+		return c.base.Add(c.limit)
+	}
+	return c.base
+}
 
 // Done returns a channel closed when the scope ends.
 func (c *scope) Done() <-chan struct{} {
 	if d, _ := c.done.Load().(<-chan struct{}); d != nil {
 		return d
+	}
+	if c.err.Load() != nil {
+		return closedChan // ended before anyone asked: nothing else to close
 	}
 	c.arm()
 	// Under a foreign parent, Done is that of a standard context derived
@@ -433,7 +440,12 @@ func (c *scope) Done() <-chan struct{} {
 	}
 	c.mu.Lock()
 	d, _ := c.done.Load().(<-chan struct{})
-	if d == nil {
+	switch {
+	case d != nil:
+	case c.err.Load() != nil:
+		d = closedChan
+		c.done.Store(d)
+	default:
 		if inner != nil {
 			d = inner.Done()
 			c.cancelDone, cancelInner = cancelInner, nil
@@ -470,13 +482,14 @@ func (c *scope) Err() error {
 
 // waitDone returns once Done is closed, for an ended scope: endLocked sets
 // err before it closes done, and nobody may see an error with Done open.
+//
+// A Done made before the end is closed by endLocked (or, a standard
+// context's, by notify right after); if none was made by then, none will
+// be (Done returns closedChan), and there is nothing to wait for.
 func (c *scope) waitDone() {
 	if d, _ := c.done.Load().(<-chan struct{}); d != nil {
 		<-d
-		return
 	}
-	c.mu.Lock() // endLocked holds mu until it has stored closedChan
-	defer c.mu.Unlock()
 }
 
 // Value returns the parent's value for key; context.Cause learns the
@@ -534,7 +547,8 @@ func (c *scope) String() string {
 	} else {
 		parent = "context"
 	}
-	return parent + ".WithDeadline(" + c.deadline.String() + " [" + time.Until(c.deadline).String() + "])"
+	dl := c.deadline()
+	return parent + ".WithDeadline(" + dl.String() + " [" + time.Until(dl).String() + "])"
 }
 
 // scopeError returns the *Error for a call under ctx, whose deadline dl
@@ -543,7 +557,7 @@ func (c *scope) String() string {
 func scopeError(ctx context.Context, dl time.Time, err error) error {
 	for {
 		s, _ := ctx.Value(scopeKey).(*scope)
-		if s == nil || !s.deadline.Equal(dl) {
+		if s == nil || !s.deadline().Equal(dl) {
 			return nil
 		}
 		if s.timed {

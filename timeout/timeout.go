@@ -111,7 +111,7 @@ func (c *scope) expired(b *errBox, err error) error {
 	if c.timed {
 		return &Error{Name: c.name, Limit: c.limit, Err: err}
 	}
-	return scopeError(c.parent, c.deadline, err)
+	return scopeError(c.parent, c.deadline(), err)
 }
 
 func invalidLimit(field string, d time.Duration) error {
