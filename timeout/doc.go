@@ -20,8 +20,9 @@
 // from it by the standard library (WithCancel, WithValue, an
 // http.Request's) end with it, without a goroutine each. It is cheaper:
 // one allocation instead of four, a runtime timer reused from call to
-// call, and nothing registered with the caller's context until fn asks
-// for Done or derives a context. One difference can be seen: when the
+// call (none at all under a caller's context that cannot end, unless fn
+// looks at Done or Err), and nothing registered with the caller's context
+// until fn asks for Done or derives a context. One difference can be seen: when the
 // caller's context is canceled, fn's Err and Done report it at once, but
 // contexts derived from fn's context and functions given to
 // context.AfterFunc hear of it from a goroutine the context package
