@@ -12,7 +12,8 @@
 #
 # With the collector on, its work is shared out over the calls that
 # allocate, and the count of one benchmark moves by about 10% from run to
-# run; with GOGC=off the counts repeat to within a few instructions.
+# run; with GOGC=off the counts repeat to within a few instructions (now
+# and then one comes out far off: run that one again).
 set -eu
 cd "$(dirname "$0")"
 benches=${BENCHES:-"BenchmarkTimeout BenchmarkTimeoutDone BenchmarkTimeoutLiveParent BenchmarkTimeoutLiveParentDone"}
