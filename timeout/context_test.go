@@ -25,6 +25,9 @@ func TestKeptContextAfterReuse(t *testing.T) {
 		done    <-chan struct{} // asked before Do returned
 	}
 	var all []kept
+	live, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	parents := []context.Context{context.Background(), live}
 	keep := func(wantErr error, askDone bool) func(context.Context) (int, error) {
 		return func(ctx context.Context) (int, error) {
 			k := kept{ctx: ctx, wantErr: wantErr}
@@ -41,15 +44,15 @@ func TestKeptContextAfterReuse(t *testing.T) {
 	for i := range 200 {
 		switch i % 4 {
 		case 0:
-			_, _ = Do(context.Background(), time.Hour, keep(context.Canceled, false))
+			_, _ = Do(parents[i/4%2], time.Hour, keep(context.Canceled, false))
 		case 1:
-			_, _ = DoNamed(context.Background(), "step", time.Hour, keep(context.Canceled, true))
+			_, _ = DoNamed(parents[i/4%2], "step", time.Hour, keep(context.Canceled, true))
 		case 2:
-			_, _ = Do(context.Background(), time.Nanosecond, keep(context.DeadlineExceeded, true))
+			_, _ = Do(parents[i/4%2], time.Nanosecond, keep(context.DeadlineExceeded, true))
 		case 3:
 			// A live call between: its context must not be ended by a
 			// timer that fired for an earlier one.
-			_, _ = Do(context.Background(), time.Hour, func(ctx context.Context) (int, error) {
+			_, _ = Do(parents[i/4%2], time.Hour, func(ctx context.Context) (int, error) {
 				runtime.Gosched()
 				if err := ctx.Err(); err != nil {
 					t.Errorf("call %d: live context has ended: %v", i, err)
