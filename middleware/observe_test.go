@@ -123,8 +123,6 @@ func TestObserversSeeRejections(t *testing.T) {
 	}
 }
 
-
-
 func TestObserversSeeTransportEvents(t *testing.T) {
 	a := &eventLog{}
 	r := &Recovery{
