@@ -2,6 +2,7 @@ package timeout
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -73,4 +74,24 @@ func WithObserver(ctx context.Context, o Observer) context.Context {
 func observers(ctx context.Context) []Observer {
 	obs, _ := ctx.Value(observersKey{}).([]Observer)
 	return obs
+}
+
+// timedOut reports terr, the *Error a call is about to return after fn
+// returned err, to the observers ctx carries, unless an inner scope
+// reported it already (err holds it).
+func timedOut(ctx context.Context, terr, err error) {
+	obs := observers(ctx)
+	if len(obs) == 0 {
+		return
+	}
+	var inner *Error
+	if errors.As(err, &inner) {
+		return
+	}
+	e := Event{Kind: EventTimeout, Ctx: ctx, Err: terr}
+	var te *Error
+	if errors.As(terr, &te) {
+		e.Name, e.Limit = te.Name, te.Limit
+	}
+	observe(obs, e)
 }

@@ -91,6 +91,7 @@ func run[T any](ctx context.Context, name string, d time.Duration, named bool, f
 	v, err := fn(c)
 	if b := c.finish(); b != nil {
 		if terr := c.expired(b, err); terr != nil {
+			timedOut(ctx, terr, err)
 			var zero T
 			return zero, terr
 		}
