@@ -49,3 +49,8 @@ type Event struct {
 	// Time is when it was tracked.
 	Time time.Time
 }
+
+// observe reports a tracked error to the observers, outside the lock.
+func (t *Tracker) observe(err error, class *Class, at time.Duration) {
+	notify(t.cfg.Observers, Event{Kind: EventTrack, Class: *class, Err: err, Time: t.epoch.Add(at)})
+}

@@ -133,6 +133,9 @@ func (t *Tracker) Track(err error) Class {
 		class = Classify(err)
 	}
 	at := t.elapsed()
+	if len(t.cfg.Observers) != 0 {
+		defer t.observe(err, &class, at) // after the unlock below
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := t.lastN

@@ -18,8 +18,8 @@ type ObserverFunc func(Event)
 // Observe calls f(e).
 func (f ObserverFunc) Observe(e Event) { f(e) }
 
-// notify hands e to every observer, in order.
-func notify(obs []Observer, e Event) {
+// observe hands e to every observer, in order.
+func observe(obs []Observer, e Event) {
 	for _, o := range obs {
 		o.Observe(e)
 	}
