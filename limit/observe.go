@@ -67,3 +67,26 @@ type Event struct {
 	// From and To are the old and new limit of an EventLimitChange.
 	From, To int
 }
+
+// acquireObserved is Acquire with observers: a free slot is taken as
+// Acquire takes it, and the clock is read only when the caller may have to
+// queue.
+func (l *Limiter) acquireObserved(ctx context.Context) (Token, error) {
+	if ctx.Err() == nil {
+		if s := l.state.Load(); s&admitMask < l.limit.Load() {
+			if n := s + 1 + seqOne; l.state.CompareAndSwap(s, n) {
+				t := l.token(uint16(n >> 48))
+				notify(l.obs, Event{Kind: EventAcquire, Ctx: ctx})
+				return t, nil
+			}
+		}
+	}
+	start := time.Now()
+	t, err := l.acquire(ctx)
+	e := Event{Kind: EventAcquire, Ctx: ctx, Wait: time.Since(start), Err: err}
+	if err != nil {
+		e.Kind = EventReject
+	}
+	notify(l.obs, e)
+	return t, err
+}
