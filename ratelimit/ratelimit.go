@@ -50,16 +50,19 @@ func (l *Limiter) Allow() error {
 	if l.lim.Allow() {
 		return nil
 	}
-	return l.reject(&l.err)
+	return l.reject(nil, &l.err)
 }
 
-func (l *Limiter) reject(err error) error {
+func (l *Limiter) reject(ctx context.Context, err error) error {
 	l.rejected.Add(1)
 	if l.group != nil {
 		l.group.Add(1)
 	}
 	if l.cfg.OnReject != nil {
 		l.cfg.OnReject(err)
+	}
+	if len(l.cfg.Observers) != 0 {
+		notify(l.cfg.Observers, Event{Kind: EventReject, Ctx: ctx, Err: err})
 	}
 	return err
 }
@@ -81,7 +84,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	now := time.Now()
 	r := l.lim.ReserveN(now, 1)
 	if !r.OK() { // a zero burst: never
-		return l.reject(&LimitedError{after: maxDuration})
+		return l.reject(ctx, &LimitedError{after: maxDuration})
 	}
 	d := r.DelayFrom(now)
 	if d == 0 {
@@ -90,13 +93,16 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	dl, hasDeadline := ctx.Deadline()
 	if l.cfg.MaxWait > 0 && d > l.cfg.MaxWait || hasDeadline && !now.Add(d).Before(dl) {
 		r.CancelAt(now)
-		return l.reject(&LimitedError{after: d})
+		return l.reject(ctx, &LimitedError{after: d})
 	}
 	l.waited.Add(1)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		if len(l.cfg.Observers) != 0 {
+			notify(l.cfg.Observers, Event{Kind: EventWait, Ctx: ctx, Wait: d})
+		}
 		return nil
 	case <-ctx.Done():
 		r.Cancel()
