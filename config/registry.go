@@ -192,6 +192,18 @@ func (r *Registry) build(name string, s Settings, prev *entry) *entry {
 		if !reflect.DeepEqual(ps.RetryBudget, s.RetryBudget) {
 			p.budget = nil
 		}
+		if !reflect.DeepEqual(ps.Limit, s.Limit) {
+			p.limiter = nil
+		}
+		if !reflect.DeepEqual(ps.Throttle, s.Throttle) {
+			p.throttle = nil
+		}
+		if !reflect.DeepEqual(ps.RateLimit, s.RateLimit) {
+			p.rate = nil
+		}
+		if !reflect.DeepEqual(ps.Hedge, s.Hedge) || ps.HedgeBudget != s.HedgeBudget || s.HedgeBudget && p.budget == nil {
+			p.hedge = nil // a hedge that spends the retry budget follows it
+		}
 	}
 	fresh := newParts(name, s, r.opts, p)
 	return &entry{settings: s, parts: fresh, rec: fresh.recovery(s, r.opts.hooks(name))}
