@@ -112,7 +112,7 @@
 //
 //	adaptive_limit                   section   unused   an adaptive concurrency limit (Recovery.Limit)
 //	  .enabled                       bool      true     false turns an inherited limit off
-//	  .algorithm                     string    gradient2  gradient2, vegas or aimd
+//	  .algorithm                     string    gradient2 one of gradient2, vegas, aimd
 //	  .initial_limit                 int       20       the limit before any sample, within
 //	                                                      [min_limit, max_limit]
 //	  .min_limit                     int       1        floor of the limit; at most 16777215

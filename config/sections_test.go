@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -336,4 +338,52 @@ func TestRegistryKeepsOverloadParts(t *testing.T) {
 			before, a = of("a"), reg.Recovery("a")
 		})
 	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// TestRegistryTransportOverload: a tool's Transport applies its rate limit
+// per host, and builds its per-host limiters and throttles.
+func TestRegistryTransportOverload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg, err := config.NewRegistry(load(t, `
+tools:
+  - name: api
+    rate_limit: {rate: 1, burst: 1, max_wait: 1ms}
+    adaptive_limit: {per_host: true}
+    throttle: {per_host: true}
+`), config.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer reg.Close()
+		var sent atomic.Int64
+		base := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			sent.Add(1)
+			return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+		})
+		client := &http.Client{Transport: reg.Transport("api", base)}
+		tests := []struct {
+			url     string
+			limited bool
+		}{
+			{"http://a.example/", false},
+			{"http://b.example/", false}, // another host, another bucket
+			{"http://a.example/", true},
+		}
+		for _, tt := range tests {
+			resp, err := client.Get(tt.url)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if got := errors.Is(err, ratelimit.ErrLimited); got != tt.limited {
+				t.Errorf("GET %s: %v, want limited %v", tt.url, err, tt.limited)
+			}
+		}
+		if sent.Load() != 2 {
+			t.Errorf("%d requests sent, want 2", sent.Load())
+		}
+	})
 }
