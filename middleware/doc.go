@@ -56,6 +56,16 @@
 // proxied Upgrade) is the handler's alone: the timeout stands down. Handler
 // uses no breaker and no retries: those protect a caller from a dependency.
 //
+// Deadlines travel across hops: Transport sends the time left on a
+// request's context, less DeadlineMargin, in DeadlineHeader
+// ("Request-Timeout: 250m" by default, in gRPC's grpc-timeout format), and
+// Handler runs the request to the nearer of that budget and its own
+// Timeout, answering 504 at once when nothing is left, so a chain of
+// services stops working for a caller that has given up. The format is
+// gRPC's because it is compact, exact to the nanosecond and bounded by its
+// own grammar (at most 8 digits), so parsing it cannot overflow, and a
+// service can speak it to gRPC peers by naming the header "Grpc-Timeout".
+//
 // # One Recovery per dependency and per direction
 //
 // A Recovery's breaker, bulkhead and tracker are state: whatever shares a
@@ -96,7 +106,8 @@
 // detection (tested with testing.AllocsPerRun); a per-attempt Timeout
 // or a Total budget costs what context.WithTimeout costs. Transport adds to
 // each request a shallow copy of it and a body wrapper when a timeout is set,
-// and two small allocations for the call's state. Handler adds one
+// and two small allocations for the call's state; sending a deadline header
+// adds a copy of the header map and the value. Handler adds one
 // allocation (its ResponseWriter) to a request without a timeout; with one,
 // the request's context, timer and the handler's own header map make it 7.
 //

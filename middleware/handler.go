@@ -52,6 +52,22 @@ import (
 // returns, even while the timeout response is still on its way to a client
 // that does not read it.
 //
+// # Deadlines from the caller
+//
+// A request may carry its caller's remaining budget in the DeadlineHeader
+// (see Transport, FormatTimeout). Handler honours the smallest valid value
+// among the header's first 8 (lines and comma-separated elements; invalid
+// ones are ignored, so a hostile header can only shorten the request,
+// never lengthen it past Timeout), counted from the request's arrival:
+// time spent queued for the bulkhead is part of it. When the budget is the
+// nearer deadline it takes Timeout's place above, with a *timeout.Error
+// named "deadline" (Limit zero) as the cause, so the handler's own calls
+// through a Transport send the next hop what is left. A budget spent on
+// arrival, or while queued, gets 504 Gateway Timeout with the plain status
+// text at once: next is not called, and the *timeout.Error goes to the
+// Tracker and Hooks.OnReject. With DeadlineHeader NoDeadlineHeader the
+// header is not read.
+//
 // # Hijacked connections
 //
 // A connection next hijacks (through http.Hijacker or
@@ -93,7 +109,7 @@ func (r *Recovery) Handler(next http.Handler) http.Handler {
 	if d <= 0 {
 		d = r.Total
 	}
-	return &handler{r: r, next: next, limit: d, te: &timeout.Error{Name: "request", Limit: d}}
+	return &handler{r: r, next: next, limit: d, te: &timeout.Error{Name: "request", Limit: d}, prop: r.propagation(), be: budgetError()}
 }
 
 type handler struct {
@@ -103,20 +119,21 @@ type handler struct {
 	te    *timeout.Error // the deadline's cause, shared by every request
 
 	expired func() // test seam: called after each run of a request's deadline timer
+
+	prop propagation    // the deadline header read from the caller
+	be   *timeout.Error // the deadline's cause when the caller's budget set it
 }
 
 var _ http.Handler = (*handler)(nil)
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	bh := h.r.Bulkhead
-	if bh != nil {
-		if err := bh.Acquire(req.Context()); err != nil {
-			h.shed(w, req, err)
-			return
-		}
+	limit, te, ok := h.admit(w, req) // the incoming budget and the bulkhead
+	if !ok {
+		return
 	}
-	tw := newTimeoutWriter(w, h.limit > 0)
-	if h.limit > 0 {
+	bh := h.r.Bulkhead
+	tw := newTimeoutWriter(w, limit > 0)
+	if limit > 0 {
 		// Deferred first, so it runs last: the slot is free by then,
 		// however long the timeout response takes to reach the client.
 		defer tw.wait()
@@ -125,8 +142,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		defer bh.Release()
 	}
 	served := req
-	if h.limit > 0 {
-		served = tw.arm(req, h.limit, h.te, h.expired)
+	if limit > 0 {
+		served = tw.arm(req, limit, te, h.expired)
 		defer tw.disarm()
 	}
 	defer h.recover(tw, req)

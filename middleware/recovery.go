@@ -70,6 +70,20 @@ type Recovery struct {
 
 	// Hooks observe every event in one place. Nil hooks cost nothing.
 	Hooks Hooks
+
+	// DeadlineHeader names the request header that carries a request's
+	// remaining time budget across hops, in gRPC's grpc-timeout format
+	// ("250m" is 250 ms; see FormatTimeout): Transport sends it, Handler
+	// honours it. Default DefaultDeadlineHeader ("Request-Timeout");
+	// "Grpc-Timeout" speaks to gRPC peers; NoDeadlineHeader ("-") turns
+	// propagation off in both directions.
+	DeadlineHeader string
+
+	// DeadlineMargin is what Transport takes off the time left on an
+	// attempt's context before sending the rest in DeadlineHeader: the
+	// request's time on the wire and the answer's way back. Default
+	// DefaultDeadlineMargin (5ms); negative: none.
+	DeadlineMargin time.Duration
 }
 
 // MaxHosts is the number of per-host breakers a Transport creates at most.
