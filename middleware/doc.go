@@ -7,7 +7,7 @@
 //
 // Do and Transport apply, outermost first:
 //
-//	fallbacks → Total → Retry → Breaker → Bulkhead → Timeout → fn
+//	fallbacks → Total → Retry → Hedge → Breaker → Bulkhead → Timeout → fn
 //
 // The total timeout bounds every attempt and every wait. Each attempt asks
 // the breaker first, so calls it rejects never take a bulkhead slot; a full
@@ -27,6 +27,17 @@
 // fails fast with a *retry.ExhaustedError that wraps the rejection and its
 // RetryAfter. A bulkhead rejection is retried only if Retry.Retryable is set
 // and accepts it.
+//
+// Hedge (a *hedge.Policy) makes each attempt of the retry loop a hedged
+// call: inside the total timeout, so hedges are bounded by it too, and
+// outside the breaker, so each hedge is one breaker call with its own
+// bulkhead slot and per-attempt timeout. A hedged call that fails as a
+// whole is retried as a whole. A hedge is not a retry (no OnRetry, no
+// wait for an open breaker; its rejection leaves the first attempt
+// running), and an attempt that lost to another is neither tracked nor a
+// breaker failure. Share one retry.Budget between Retry.Budget and
+// Hedge.Budget so that the two together stay within it (each hedged call
+// deposits too, so a call that is retried earns a little more).
 //
 // # Zero value and defaults
 //
@@ -95,9 +106,10 @@
 //
 // A Recovery, its Transport and its Handler are safe for concurrent use.
 // Hooks run synchronously on the goroutine of the call they describe,
-// outside every lock. Do starts no goroutine; Handler starts none either,
-// except the runtime timer's when a request reaches its deadline (it ends
-// the request's context and sends the timeout response).
+// outside every lock. Do starts no goroutine but for the hedges that Hedge
+// sends; Handler starts none either, except the runtime timer's when a
+// request reaches its deadline (it ends the request's context and sends the
+// timeout response).
 //
 // # Cost
 //
@@ -107,7 +119,9 @@
 // or a Total budget costs what context.WithTimeout costs. Transport adds to
 // each request a shallow copy of it and a body wrapper when a timeout is set,
 // and two small allocations for the call's state; sending a deadline header
-// adds a copy of the header map and the value. Handler adds one
+// adds a copy of the header map and the value. Hedge adds what hedge.Do
+// costs (one allocation while no hedge is sent) and, in Transport, a
+// context and a context.AfterFunc per attempt. Handler adds one
 // allocation (its ResponseWriter) to a request without a timeout; with one,
 // the request's context, timer and the handler's own header map make it 7.
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/fallback"
+	"github.com/seed94f50169/resilience/hedge"
 	"github.com/seed94f50169/resilience/retry"
 	"github.com/seed94f50169/resilience/timeout"
 )
@@ -27,9 +28,17 @@ type Recovery struct {
 	// Retry re-runs failed attempts. Nil: one attempt, no retries.
 	Retry *retry.Policy
 
-	// Breaker guards every attempt: rejected attempts fail fast with
-	// breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no breaker. Transport
-	// uses HostBreaker instead when that is set.
+	// Hedge sends hedged requests: each attempt of the retry loop is one
+	// hedge.Do, whose attempts each go through Breaker, Bulkhead and
+	// Timeout (see hedge.go for the order). Transport hedges only the
+	// requests it may send twice, as for retries. Nil: no hedging.
+	Hedge *hedge.Policy
+
+	// Breaker guards every attempt of Do and Transport: rejected attempts
+	// fail fast with breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no
+	// breaker. Transport uses HostBreaker instead when that is set. Handler
+	// ignores it: a server's breaker would turn every route into a 503
+	// because one dependency or one route fails.
 	Breaker *breaker.Breaker
 
 	// HostBreaker, when set, makes each Transport keep one breaker per
@@ -137,7 +146,7 @@ type Event struct {
 }
 
 // Do calls fn through the stack r describes, outermost first: Total timeout,
-// Retry, Breaker, Bulkhead, per-attempt Timeout. If the result is still an
+// Retry, Hedge, Breaker, Bulkhead, per-attempt Timeout. If the result is still an
 // error and fallbacks are given, they are tried in order (see fallback.Do)
 // with the caller's ctx. A nil r calls fn directly.
 //
@@ -159,7 +168,7 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	if r == nil {
 		v, err = fn(ctx)
 	} else {
-		s := stack[T]{r: r, b: r.Breaker, fn: fn, perAttempt: true, retry: r.Retry != nil, caller: ctx}
+		s := stack[T]{r: r, b: r.Breaker, fn: fn, perAttempt: true, retry: r.Retry != nil, caller: ctx, hedge: r.Hedge}
 		if r.Total > 0 {
 			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)
 		} else {
@@ -187,17 +196,21 @@ type stack[T any] struct {
 	retry      bool            // use r.Retry
 	n          int             // attempts started
 	prev       error           // the last attempt's error
+
+	hedge   *hedge.Policy                                          // hedge each attempt of the retry loop
+	hedgeFn func(context.Context) func(context.Context) (T, error) // Transport: the attempts' fn, per hedged call
+	parent  context.Context                                        // an attempt of a hedged call: the call's context
 }
 
 // run makes the call's attempts under ctx (inside Total). Every wait
 // between attempts, an open breaker's included, is retry's to decide.
 func (s *stack[T]) run(ctx context.Context) (T, error) {
 	if !s.retry {
-		return s.attempt(ctx)
+		return s.one(ctx)
 	}
 	p := *s.r.Retry
 	p.MaxRetryAfter = s.r.maxRetryAfter() // the bound Transport parsed hints with
-	v, err := retry.Do(ctx, p, s.attempt)
+	v, err := retry.Do(ctx, p, s.one)
 	if err != nil && s.r.Total > 0 {
 		s.nameTotal(ctx, err)
 	}
@@ -244,7 +257,7 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 		}()
 		v, full, err = s.guarded(ctx)
 		ok = true
-		if full || isLocal(err) {
+		if full || isLocal(err) || errors.Is(err, errLost) {
 			p.Ignore() // the attempt never reached the backend
 		} else {
 			p.Done(err)
@@ -255,6 +268,8 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	switch {
 	case full && ctx.Err() == nil:
 		return v, s.bulkheadRejected(err)
+	case err != nil && s.lost(ctx, err):
+		return v, err // another attempt of a hedged call won
 	case err != nil:
 		s.failed(err)
 		return v, err
@@ -315,7 +330,8 @@ func (s *stack[T]) failed(err error) {
 }
 
 // Validate reports the first invalid part of r, naming its field: a Retry
-// policy or HostBreaker configuration that its own Validate rejects. Zero
+// policy, HostBreaker configuration or Hedge policy that its own Validate
+// rejects. Zero
 // and negative durations are valid: they turn their layer off. Do and
 // Handler never fail on an invalid r (retry takes its defaults); Transport
 // panics on an invalid HostBreaker.
@@ -328,6 +344,11 @@ func (r *Recovery) Validate() error {
 	if r.HostBreaker != nil {
 		if err := r.HostBreaker.Validate(); err != nil {
 			return fmt.Errorf("middleware: HostBreaker: %w", err)
+		}
+	}
+	if r.Hedge != nil {
+		if err := r.Hedge.Validate(); err != nil {
+			return fmt.Errorf("middleware: Hedge: %w", err)
 		}
 	}
 	return nil

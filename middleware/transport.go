@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
@@ -19,7 +20,7 @@ const maxDrain = 64 << 10
 
 // Transport returns an http.RoundTripper that sends requests through base
 // (http.DefaultTransport if nil) under r's policies, outermost first: Total,
-// Retry, Breaker (or one breaker per host, see HostBreaker), Bulkhead,
+// Retry, Hedge, Breaker (or one breaker per host, see HostBreaker), Bulkhead,
 // per-attempt Timeout.
 //
 // # Which requests are retried
@@ -30,6 +31,16 @@ const maxDrain = 64 << 10
 // RoundTrip returns its error at once, and the breaker does not count it.
 // Other requests get exactly one attempt, still guarded by the breaker,
 // bulkhead and timeouts.
+//
+// # Hedged requests
+//
+// With Hedge set, the requests that may be retried (the same rule, without
+// needing Retry) are hedged: each hedge is a copy of the request with a
+// body from GetBody, on a context of its own. The first response that is
+// not a failure wins and is returned; a later one is drained and closed,
+// and the losers' requests are cancelled. When every attempt ends on a
+// failure status, the last of those responses is returned, as for
+// retries.
 //
 // # Failures
 //
@@ -114,6 +125,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	rt := roundTrip{t: t, req: req, retry: r.Retry != nil && replayable(req)}
 	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: rt.retry, caller: req.Context()}
+	if r.Hedge != nil && replayable(req) {
+		s.hedge, s.hedgeFn = r.Hedge, rt.hedgeRound
+	}
 	if t.hosts != nil {
 		if b := t.hosts.Get(s.host); b != nil {
 			s.b = b
@@ -121,13 +135,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := s.run(ctx)
 	if err != nil && rt.last != nil && req.Context().Err() == nil {
-		var se *StatusError
-		if errors.As(err, &se) && se == rt.last {
+		if se := rt.last; errors.Is(err, se) { // also among a hedged call's errors
 			resp, err = se.resp, nil
 			se.resp, rt.last = nil, nil
 		}
 	}
 	rt.discard()
+	rt.discardWon(resp)
 	if !rt.sent && req.Body != nil {
 		req.Body.Close() // a RoundTripper always closes the body
 	}
@@ -148,6 +162,12 @@ type roundTrip struct {
 	retry bool         // req may be sent again
 	sent  bool         // req.Body was handed to the base transport
 	last  *StatusError // the previous attempt's failure, holding its response
+
+	// Hedged requests: attempts run concurrently, and mu guards sent and
+	// last as well as these.
+	mu      sync.Mutex
+	claimed bool           // an attempt of the current hedged call has won
+	won     *http.Response // its response
 }
 
 // send is one attempt.

@@ -141,6 +141,17 @@ func (b *Budget) withdraw() bool {
 	return false
 }
 
+// Deposit credits the budget for one call, as Do does after a call's
+// first attempt. It is for other callers that spend the budget, such as
+// hedged requests (package hedge), which deposit once per call.
+func (b *Budget) Deposit() { b.deposit() }
+
+// Withdraw reports whether one more attempt may be sent, spending its
+// token, as Do does before each retry. It is for other callers that spend
+// the budget, such as hedged requests; BudgetStats counts what it allows
+// as Retries and what it refuses as Refused.
+func (b *Budget) Withdraw() bool { return b.withdraw() }
+
 // takeFloor takes one token from the floor's bucket, refilled at floorRate
 // up to floorBurst, if it has one.
 func (b *Budget) takeFloor(now time.Time) bool {

@@ -132,6 +132,10 @@ type permanentError struct{ err error }
 func (e *permanentError) Error() string { return e.err.Error() }
 func (e *permanentError) Unwrap() error { return e.err }
 
+// Permanent reports true: it lets packages that cannot import retry (such
+// as hedge) recognise the mark through interface{ Permanent() bool }.
+func (e *permanentError) Permanent() bool { return true }
+
 // reason says why Do gave up; it decides what an *ExhaustedError matches.
 type reason uint8
 
