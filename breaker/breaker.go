@@ -38,7 +38,9 @@ func (s State) String() string {
 // The state word packs everything the lock-free paths need:
 // bits 0-1 state, bits 3-31 consecutive closed failures, bits 32-63
 // generation (bumped by every transition). Bit 2 is always 0 in the word; in
-// a Permit's copy, plainBit marks a closed-state admission of a plain breaker.
+// a Permit's copy, plainBit marks a closed-state admission of a plain breaker,
+// and bits 3-31 hold the call's sequence number among the watched calls in
+// flight (see watch), 0 if it is not watched.
 const (
 	stateMask = 3
 	plainBit  = 4 // in a closed Permit's copy: no window, no slow-call detection
@@ -197,8 +199,7 @@ func (b *Breaker) State() State {
 type Permit struct {
 	b     *Breaker
 	w     uint64 // state word at admission: state and generation
-	start int64  // ns since base, when slow-call detection is on
-	seq   uint64 // the call's place among the watched calls in flight; 0 if not watched
+	start int64  // ns since base, when slow-call detection or StuckAfter is on
 }
 
 // Allow asks to make one call. It returns a Permit, or ErrOpen-matching
@@ -377,7 +378,7 @@ func (p Permit) record(o outcome) {
 	default:
 		sh.ignored.Add(1)
 	}
-	if p.seq != 0 && !b.watch.finish(p.seq) {
+	if b.watch != nil && !b.watch.finish(p) {
 		return // counted as a failure when it was found stuck
 	}
 	b.apply(p.w, o, now, slow)

@@ -17,6 +17,11 @@ const watchSize = 512
 // is done (finish marks it, the next pop or finish steps over it) or when
 // pop judges it stuck. So a permit whose seq is below head when its Done
 // runs was judged stuck: its outcome was counted already.
+//
+// A Permit carries its seq in the failure-count bits of its copy of the
+// state word, which no outcome reads: modulo 1<<29 (seqMask), 0 meaning
+// "not watched". A seq that wrapped around cannot pass for a live one:
+// finish also compares the call's start, and starts only grow.
 type watch struct {
 	mu         sync.Mutex
 	after      int64  // StuckAfter in ns
@@ -27,8 +32,11 @@ type watch struct {
 
 type watched struct {
 	start int64  // ns since the breaker's base; done once finished
-	w     uint64 // the permit's state word
+	w     uint64 // the permit's state word, without its seq
 }
+
+// seqMask keeps the bits of a seq that fit in a Permit's word.
+const seqMask = failMask >> failShift
 
 const done = -1
 
@@ -62,25 +70,38 @@ func (w *watch) pop(now int64) (pw uint64, start int64, ok bool) {
 // watched already.
 func (w *watch) add(p *Permit, now int64) {
 	w.mu.Lock()
+	if w.tail&seqMask == 0 && w.tail-w.head < watchSize {
+		// 0 means "not watched": skip it, as a call already done.
+		w.calls[w.tail%watchSize] = watched{start: done}
+		w.tail++
+	}
 	if w.tail-w.head < watchSize {
 		now = max(now, w.last) // a caller that read the clock earlier but locked later
 		w.last = now
-		w.calls[w.tail%watchSize] = watched{start: now, w: p.w}
-		p.seq = w.tail
+		pw := p.w &^ failMask
+		w.calls[w.tail%watchSize] = watched{start: now, w: pw}
+		p.w = pw | (w.tail&seqMask)<<failShift
+		p.start = now
 		w.tail++
 	}
 	w.mu.Unlock()
 }
 
-// finish ends the watch of the call with sequence number seq and reports
-// whether its outcome still counts: false if it was judged stuck.
-func (w *watch) finish(seq uint64) bool {
+// finish ends the watch of the call admitted by p and reports whether its
+// outcome still counts: false if it was judged stuck. A call that was not
+// watched counts.
+func (w *watch) finish(p Permit) bool {
+	seq := (p.w & failMask) >> failShift
+	if seq == 0 {
+		return true
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if seq < w.head {
-		return false
+	c := &w.calls[seq%watchSize]
+	if (seq-w.head)&seqMask >= w.tail-w.head || c.start != p.start {
+		return false // judged stuck: head has passed it
 	}
-	w.calls[seq%watchSize].start = done
+	c.start = done
 	w.skipDone()
 	return true
 }
@@ -109,6 +130,7 @@ func (b *Breaker) allowWatched(w uint64) (Permit, error) {
 		p, err = b.allow(w)
 	}
 	if err == nil {
+		p.w &^= failMask // no seq until watched
 		b.watch.add(&p, now)
 	}
 	return p, err

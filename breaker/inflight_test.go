@@ -153,3 +153,64 @@ func TestStuckAllocs(t *testing.T) {
 		t.Errorf("%v allocs per call with StuckAfter, want 0", n)
 	}
 }
+
+// TestStuckUnwatchedWithFailures checks that a call admitted while the
+// watch is full, after failures, reports as usual: the failure count in
+// the word it was admitted with is no seq.
+func TestStuckUnwatchedWithFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Config{FailureThreshold: 1000, StuckAfter: time.Hour})
+		for range 3 {
+			p, _ := b.Allow()
+			p.Done(errBoom)
+		}
+		var ps []Permit
+		for range watchSize + 1 {
+			p, _ := b.Allow()
+			ps = append(ps, p)
+		}
+		last := ps[len(ps)-1]
+		last.Done(errBoom) // not watched: counts
+		if got := b.Stats().ConsecutiveFailures; got != 4 {
+			t.Errorf("consecutive failures %d, want 4", got)
+		}
+		for _, p := range ps[:watchSize] {
+			p.Done(nil)
+		}
+		if s := b.Stats(); s.ConsecutiveFailures != 0 || s.Successes != watchSize {
+			t.Errorf("%+v, want 0 consecutive failures, %d successes", s, watchSize)
+		}
+	})
+}
+
+// TestStuckSeqWraps checks the watch across the wrap of the sequence
+// numbers a Permit carries.
+func TestStuckSeqWraps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Config{FailureThreshold: 3, StuckAfter: time.Second})
+		b.watch.head, b.watch.tail = seqMask-1, seqMask-1 // two calls before the wrap
+		var ps []Permit
+		for range 4 {
+			p, err := b.Allow()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps = append(ps, p)
+			time.Sleep(time.Millisecond)
+		}
+		for _, p := range ps {
+			if (p.w&failMask)>>failShift == 0 {
+				t.Fatalf("a watched permit has seq 0")
+			}
+		}
+		ps[1].Done(nil)
+		ps[2].Done(nil)
+		time.Sleep(time.Second)
+		b.Allow() // finds ps[0] and ps[3] stuck
+		ps[0].Done(errBoom)
+		ps[3].Done(errBoom)
+		if s := b.Stats(); s.Stuck != 2 || s.ConsecutiveFailures != 2 {
+			t.Errorf("%+v, want 2 stuck, 2 consecutive failures", s)
+		}
+	})
+}
