@@ -577,3 +577,84 @@ func TestDeadlineAcrossHops(t *testing.T) {
 		})
 	}
 }
+
+// TestDeadlineAllocs bounds what the deadline header costs: reading it
+// adds nothing to a request that has a timeout anyway; sending it adds a
+// copy of the request, of its header map (two allocations), the value and
+// its slice.
+func TestDeadlineAllocs(t *testing.T) {
+	w := &nopWriter{h: http.Header{}}
+	plain := httptest.NewRequest("GET", "/", nil)
+	budgeted := httptest.NewRequest("GET", "/", nil)
+	budgeted.Header.Set(DefaultDeadlineHeader, "30S")
+	h := (&Recovery{Timeout: time.Minute}).Handler(http.HandlerFunc(okHandler))
+	without := testing.AllocsPerRun(1000, func() { h.ServeHTTP(w, plain) })
+	with := testing.AllocsPerRun(1000, func() { h.ServeHTTP(w, budgeted) })
+	if with > without {
+		t.Errorf("Handler: %v allocations with a budget, %v without: want no more", with, without)
+	}
+
+	base := rtFunc(func(req *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+	})
+	tr := (&Recovery{}).Transport(base)
+	off := (&Recovery{DeadlineHeader: NoDeadlineHeader}).Transport(base)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://upstream/", nil)
+	req.Header.Set("Accept", "text/plain")
+	send := func(rt http.RoundTripper) func() {
+		return func() {
+			resp, _ := rt.RoundTrip(req)
+			resp.Body.Close()
+		}
+	}
+	sent, notSent := testing.AllocsPerRun(1000, send(tr)), testing.AllocsPerRun(1000, send(off))
+	if sent > notSent+5 {
+		t.Errorf("Transport: %v allocations with the header, %v without: want at most 5 more", sent, notSent)
+	}
+	t.Logf("Handler %v/%v, Transport %v/%v allocations with/without", with, without, sent, notSent)
+}
+
+func BenchmarkDeadline(b *testing.B) {
+	w := &nopWriter{h: http.Header{}}
+	b.Run("handler/timeout", func(b *testing.B) {
+		h := (&Recovery{Timeout: time.Minute}).Handler(http.HandlerFunc(okHandler))
+		req := httptest.NewRequest("GET", "/", nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(w, req)
+		}
+	})
+	b.Run("handler/timeout+budget", func(b *testing.B) {
+		h := (&Recovery{Timeout: time.Minute}).Handler(http.HandlerFunc(okHandler))
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set(DefaultDeadlineHeader, "30S")
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(w, req)
+		}
+	})
+	base := rtFunc(func(req *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	for _, c := range []struct {
+		name string
+		r    *Recovery
+	}{
+		{"transport/off", &Recovery{DeadlineHeader: NoDeadlineHeader}},
+		{"transport/header", &Recovery{}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			rt := c.r.Transport(base)
+			req, _ := http.NewRequestWithContext(ctx, "GET", "http://upstream/", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, _ := rt.RoundTrip(req)
+				resp.Body.Close()
+			}
+		})
+	}
+}

@@ -119,7 +119,7 @@
 // or a Total budget costs what context.WithTimeout costs. Transport adds to
 // each request a shallow copy of it and a body wrapper when a timeout is set,
 // and two small allocations for the call's state; sending a deadline header
-// adds a copy of the header map and the value. Hedge adds what hedge.Do
+// adds 5 (a copy of the request and of its header map, and the value). Hedge adds what hedge.Do
 // costs (one allocation while no hedge is sent) and, in Transport, a
 // context and a context.AfterFunc per attempt. Handler adds one
 // allocation (its ResponseWriter) to a request without a timeout; with one,
