@@ -181,35 +181,42 @@ func (h *handler) incoming(req *http.Request) (budget time.Duration, ok bool) {
 // deadline returns.
 var errSpent = errors.New("middleware: the request's deadline passed while queued")
 
-// admit applies the request's incoming budget, if any, and the bulkhead.
-// It returns the time the request may run (the smaller of the handler's
-// own limit and what is left of the budget; 0: no limit) and the cause of
-// its deadline, or false when it has answered the request itself: 504
-// Gateway Timeout when the budget is spent on arrival or while queued, 503
-// when the bulkhead refused it.
+// admit applies the request's incoming budget, if any, the Shedder and
+// the bulkhead. It returns the time the request may run (the smaller of
+// the handler's own limit and what is left of the budget; 0: no limit) and
+// the cause of its deadline, or false when it has answered the request
+// itself: 504 Gateway Timeout when the budget is spent on arrival or while
+// queued, 503 when the Shedder or the bulkhead refused it.
 func (h *handler) admit(w http.ResponseWriter, req *http.Request) (limit time.Duration, cause error, ok bool) {
 	limit, cause = h.limit, h.te
 	budget, budgeted := h.incoming(req)
-	bh := h.r.Bulkhead
-	if !budgeted {
-		if bh != nil {
-			if err := bh.Acquire(req.Context()); err != nil {
-				h.shed(w, req, err)
-				return 0, nil, false
-			}
+	var dl time.Time
+	if budgeted {
+		if budget <= 0 {
+			h.spent(w, req)
+			return 0, nil, false
 		}
-		return limit, cause, true
+		dl = time.Now().Add(min(budget, maxBudget))
 	}
-	if budget <= 0 {
-		h.spent(w, req)
-		return 0, nil, false
+	sh := h.r.Shed
+	if sh != nil {
+		if err := sh.Acquire(req.Context(), sh.priority(req)); err != nil {
+			h.shed(w, req, err)
+			return 0, nil, false
+		}
 	}
-	if budget > maxBudget {
-		budget = maxBudget
-	}
-	dl := time.Now().Add(budget)
+	bh := h.r.Bulkhead
 	if bh != nil {
-		if err := acquireBy(req.Context(), bh, dl); err != nil {
+		var err error
+		if budgeted {
+			err = acquireBy(req.Context(), bh, dl)
+		} else {
+			err = bh.Acquire(req.Context())
+		}
+		if err != nil {
+			if sh != nil {
+				sh.Release()
+			}
 			if err == errSpent {
 				h.spent(w, req)
 			} else {
@@ -217,12 +224,19 @@ func (h *handler) admit(w http.ResponseWriter, req *http.Request) (limit time.Du
 			}
 			return 0, nil, false
 		}
-		budget = time.Until(dl)
-		if budget <= 0 {
+	}
+	if !budgeted {
+		return limit, cause, true
+	}
+	if budget = time.Until(dl); budget <= 0 {
+		if bh != nil {
 			bh.Release()
-			h.spent(w, req)
-			return 0, nil, false
 		}
+		if sh != nil {
+			sh.Release()
+		}
+		h.spent(w, req)
+		return 0, nil, false
 	}
 	if limit <= 0 || budget < limit {
 		limit, cause = budget, h.be

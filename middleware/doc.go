@@ -77,6 +77,13 @@
 // own grammar (at most 8 digits), so parsing it cannot overflow, and a
 // service can speak it to gRPC peers by naming the header "Grpc-Timeout".
 //
+// With Shed, Handler queues requests in a Shedder in front of the
+// bulkhead: by priority (a function of the request), first in first out
+// while the queue drains and last in first out once it stands, each waiting
+// at most Interval, or Target under overload (CoDel's rule), a full queue
+// shedding its lowest priority first; shed requests get 503 and
+// Retry-After as bulkhead rejections do.
+//
 // # One Recovery per dependency and per direction
 //
 // A Recovery's breaker, bulkhead and tracker are state: whatever shares a

@@ -23,6 +23,11 @@ import (
 // seconds, at least 1, at most MaxRetryAfter. The rejection itself, with its
 // detail, goes to the Tracker and Hooks.OnReject, never to the client.
 //
+// With Shed set, a request first waits its turn in the Shedder (see
+// Shedder: priorities, adaptive LIFO, CoDel), then for a bulkhead slot; a
+// request the Shedder sheds gets the same 503 and Retry-After (the
+// Shedder's Interval).
+//
 // # Request timeout
 //
 // Timeout (or Total when Timeout is zero) bounds each request, from the
@@ -130,6 +135,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	limit, te, ok := h.admit(w, req) // the incoming budget and the bulkhead
 	if !ok {
 		return
+	}
+	if sh := h.r.Shed; sh != nil {
+		defer sh.Release() // after the bulkhead's
 	}
 	bh := h.r.Bulkhead
 	tw := newTimeoutWriter(w, limit > 0)

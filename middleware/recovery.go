@@ -93,6 +93,11 @@ type Recovery struct {
 	// request's time on the wire and the answer's way back. Default
 	// DefaultDeadlineMargin (5ms); negative: none.
 	DeadlineMargin time.Duration
+
+	// Shed, when set, queues Handler's requests by priority in front of
+	// the Bulkhead and sheds them under overload (see Shedder). Nil: no
+	// shedding. Do and Transport ignore it.
+	Shed *Shedder
 }
 
 // MaxHosts is the number of per-host breakers a Transport creates at most.
