@@ -157,12 +157,19 @@ func (p propagation) withDeadline(ctx context.Context, req *http.Request) *http.
 // incoming returns the budget a request's deadline header grants: the
 // smallest valid value among the header's first maxTimeoutValues values,
 // lines and comma-separated elements alike (invalid ones are skipped). ok
-// is false when propagation is off or no value is valid.
+// is false when propagation is off or no value is valid. It removes the
+// header from req.
 func (h *handler) incoming(req *http.Request) (budget time.Duration, ok bool) {
 	if h.prop.header == "" {
 		return 0, false
 	}
-	lines := req.Header[h.prop.header]
+	lines, present := req.Header[h.prop.header]
+	if !present {
+		return 0, false
+	}
+	// The budget lives on in the context's deadline; the header must not:
+	// a proxy would forward it, stale, in place of what is left.
+	delete(req.Header, h.prop.header)
 	seen := 0
 	for _, line := range lines {
 		for elem := range strings.SplitSeq(line, ",") {

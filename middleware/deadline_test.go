@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -230,11 +232,13 @@ func TestTransportDeadlinePerAttempt(t *testing.T) {
 type seen struct {
 	called bool
 	left   time.Duration // time to the context's deadline; -1 if none
+	header string        // the deadline header next saw
 }
 
 func record(s *seen) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
 		s.called = true
+		s.header = req.Header.Get(DefaultDeadlineHeader)
 		s.left = -1
 		if dl, ok := req.Context().Deadline(); ok {
 			s.left = time.Until(dl)
@@ -300,6 +304,13 @@ func TestHandlerHonoursDeadline(t *testing.T) {
 				}
 				if !s.called || s.left != tt.wantLeft {
 					t.Errorf("next called %v with %v left, want %v", s.called, s.left, tt.wantLeft)
+				}
+				wantHeader := ""
+				if tt.r.DeadlineHeader == NoDeadlineHeader && len(tt.values) > 0 {
+					wantHeader = tt.values[0]
+				}
+				if s.header != wantHeader {
+					t.Errorf("next saw %s %q, want %q", DefaultDeadlineHeader, s.header, wantHeader)
 				}
 			})
 		})
@@ -657,4 +668,35 @@ func BenchmarkDeadline(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestDeadlineThroughProxy checks that a reverse proxy behind Handler,
+// sending through Transport, forwards what is left of the budget, not the
+// value it received.
+func TestDeadlineThroughProxy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pn := &pipeNet{hosts: map[string]*pipeListener{}}
+		var got string
+		upstream := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			got = req.Header.Get(DefaultDeadlineHeader)
+		}))
+		upstream.Listener = pn.listen("upstream:80")
+		upstream.Start()
+		defer upstream.Close()
+
+		base := &http.Transport{DialContext: pn.dial}
+		defer base.CloseIdleConnections()
+		target, _ := url.Parse("http://upstream")
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		proxy.Transport = (&Recovery{}).Transport(base)
+		h := (&Recovery{Timeout: time.Second}).Handler(proxy)
+
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set(DefaultDeadlineHeader, "300m")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 || got != "295000u" {
+			t.Errorf("status %d, upstream saw %q: want 200 and the 300 ms budget less the 5 ms margin", w.Code, got)
+		}
+	})
 }

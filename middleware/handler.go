@@ -70,8 +70,10 @@ import (
 // through a Transport send the next hop what is left. A budget spent on
 // arrival, or while queued, gets 504 Gateway Timeout with the plain status
 // text at once: next is not called, and the *timeout.Error goes to the
-// Tracker and Hooks.OnReject. With DeadlineHeader NoDeadlineHeader the
-// header is not read.
+// Tracker and Hooks.OnReject. The header itself is removed from the
+// request next sees (the deadline is in its context), so that a proxy
+// forwards no stale budget and Transport sends what is left. With
+// DeadlineHeader NoDeadlineHeader the header is neither read nor removed.
 //
 // # Hijacked connections
 //
