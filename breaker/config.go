@@ -100,7 +100,8 @@ type Config struct {
 	// half-open probe as a failed one. Its outcome, when Done finally
 	// runs, counts in the Stats totals only (see Stats.Stuck). Default 0
 	// (off: no clock read and no lock on the success path). At most 1<<60
-	// ns. At most 512 calls in flight at once are watched.
+	// ns. At most 512 calls in flight at once are watched, in a table of
+	// 8 KiB per breaker (per key, in a Group).
 	StuckAfter time.Duration
 }
 
