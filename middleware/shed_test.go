@@ -103,22 +103,30 @@ func TestShedderCoDel(t *testing.T) {
 		s := NewShedder(ShedConfig{MaxConcurrent: 1, Target: 5 * time.Millisecond, Interval: 100 * time.Millisecond})
 		s.Acquire(context.Background(), 0)
 		start := time.Now()
-		var first error
-		done := make(chan struct{})
-		go func() { first = s.Acquire(context.Background(), 0); close(done) }()
-		synctest.Wait()
-		time.Sleep(100 * time.Millisecond) // the queue has stood for Interval
+		early := make([]error, 2)
+		var wg sync.WaitGroup
+		for i := range early {
+			wg.Go(func() { early[i] = s.Acquire(context.Background(), 0) })
+			synctest.Wait()
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // at 120 ms the queue has stood since 0
 		err := s.Acquire(context.Background(), 0)
 		var se *ShedError
-		if !errors.As(err, &se) || !se.Overloaded || time.Since(start) != 105*time.Millisecond {
-			t.Errorf("under overload: %v after %v, want an overloaded *ShedError after Target", err, time.Since(start)-100*time.Millisecond)
+		if !errors.As(err, &se) || !se.Overloaded || time.Since(start) != 125*time.Millisecond {
+			t.Errorf("under overload: %v at %v, want an overloaded *ShedError at 125ms (Target)", err, time.Since(start))
 		}
-		<-done
-		if !errors.As(first, &se) || se.Overloaded || se.RetryAfter() != 100*time.Millisecond || se.ErrorClass() != "shed" {
-			t.Errorf("first waiter: %v, want a *ShedError after Interval", first)
+		wg.Wait()
+		for i, err := range early {
+			if !errors.As(err, &se) || se.Overloaded || se.RetryAfter() != 100*time.Millisecond || se.ErrorClass() != "shed" {
+				t.Errorf("waiter %d: %v, want a *ShedError after Interval", i, err)
+			}
+		}
+		if d := time.Since(start); d != 150*time.Millisecond {
+			t.Errorf("the early waiters were done at %v, want 150ms", d)
 		}
 		s.Release()
-		if st := s.Stats(); st.Running != 0 || st.Queued != 0 || st.Shed != 2 {
+		if st := s.Stats(); st.Running != 0 || st.Queued != 0 || st.Shed != 3 {
 			t.Errorf("stats %+v", st)
 		}
 	})
