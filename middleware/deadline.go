@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"net/http"
@@ -110,6 +111,33 @@ func ParseTimeout(v string) (time.Duration, bool) {
 type propagation struct {
 	header string        // canonical name of the deadline header; "" when off
 	margin time.Duration // what Transport keeps for the wire
+}
+
+// validateDeadlineHeader reports a DeadlineHeader that is not a valid
+// header field name (an RFC 9110 token), with which every request
+// Transport sends would fail.
+func (r *Recovery) validateDeadlineHeader() error {
+	h := r.DeadlineHeader
+	if h == "" || h == NoDeadlineHeader {
+		return nil
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return fmt.Errorf("middleware: DeadlineHeader %q is not a valid header name", h)
+	}
+	return nil
+}
+
+// sendPropagation is propagation for Transport, which panics with the
+// message of validateDeadlineHeader.
+func (r *Recovery) sendPropagation() propagation {
+	if err := r.validateDeadlineHeader(); err != nil {
+		panic(err.Error())
+	}
+	return r.propagation()
 }
 
 func (r *Recovery) propagation() propagation {

@@ -700,3 +700,34 @@ func TestDeadlineThroughProxy(t *testing.T) {
 		}
 	})
 }
+
+func TestDeadlineHeaderValidate(t *testing.T) {
+	tests := []struct {
+		header string
+		valid  bool
+	}{
+		{"", true},
+		{NoDeadlineHeader, true},
+		{"grpc-timeout", true},
+		{"X-Budget_1.v2", true},
+		{"Request Timeout", false},
+		{"Request-Timeout:", false},
+		{"tiempo-límite", false},
+		{"a\nb", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.header, func(t *testing.T) {
+			r := &Recovery{DeadlineHeader: tt.header}
+			err := r.Validate()
+			if (err == nil) != tt.valid || err != nil && !strings.Contains(err.Error(), "DeadlineHeader") {
+				t.Fatalf("Validate: %v, want valid %v (an error naming DeadlineHeader)", err, tt.valid)
+			}
+			defer func() {
+				if p := recover(); (p == nil) != tt.valid {
+					t.Errorf("Transport panicked with %v; want a panic %v", p, !tt.valid)
+				}
+			}()
+			r.Transport(nil)
+		})
+	}
+}

@@ -403,10 +403,12 @@ func (s *stack[T]) failed(err error) {
 
 // Validate reports the first invalid part of r, naming its field: a Retry
 // policy, HostBreaker, HostLimit or HostThrottle configuration or Hedge
-// policy that its own Validate rejects. Zero
+// policy that its own Validate rejects, or a DeadlineHeader that is not a
+// valid header name. Zero
 // and negative durations are valid: they turn their layer off. Do and
 // Handler never fail on an invalid r (retry takes its defaults); Transport
-// panics on an invalid HostBreaker, HostLimit or HostThrottle.
+// panics on an invalid HostBreaker, HostLimit, HostThrottle or
+// DeadlineHeader.
 func (r *Recovery) Validate() error {
 	if r.Retry != nil {
 		if err := r.Retry.Validate(); err != nil {
@@ -433,7 +435,7 @@ func (r *Recovery) Validate() error {
 			return fmt.Errorf("middleware: HostThrottle: %w", err)
 		}
 	}
-	return nil
+	return r.validateDeadlineHeader()
 }
 
 func (r *Recovery) maxRetryAfter() time.Duration {

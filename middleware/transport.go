@@ -92,8 +92,8 @@ const maxDrain = 64 << 10
 // The breakers of the returned *Transport can be reached for their Stats,
 // Reset or ForceOpen: see Transport.Breaker and Transport.Breakers.
 //
-// Transport panics, naming the field, if HostBreaker, HostLimit or
-// HostThrottle is set but invalid.
+// Transport panics, naming the field, if HostBreaker, HostLimit,
+// HostThrottle or DeadlineHeader is set but invalid.
 func (r *Recovery) Transport(base http.RoundTripper) *Transport {
 	if base == nil {
 		base = http.DefaultTransport
@@ -103,7 +103,7 @@ func (r *Recovery) Transport(base http.RoundTripper) *Transport {
 		base:       base,
 		attemptErr: &timeout.Error{Limit: r.Timeout},
 		totalErr:   &timeout.Error{Name: "total", Limit: r.Total},
-		prop:       r.propagation(),
+		prop:       r.sendPropagation(),
 	}
 	if r.HostBreaker != nil {
 		if err := (&Recovery{HostBreaker: r.HostBreaker}).Validate(); err != nil {
