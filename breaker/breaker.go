@@ -288,7 +288,7 @@ func (b *Breaker) allowSlow() (Permit, error) {
 		return Permit{}, b.reject(err)
 	}
 	p := Permit{b: b, w: w, start: now}
-	if from >= 0 {
+	if from >= 0 || b.cfg.ProbeGate != nil {
 		// A hook that panics must not keep the probe slot just taken.
 		ok := false
 		defer func() {
@@ -297,6 +297,12 @@ func (b *Breaker) allowSlow() (Permit, error) {
 			}
 		}()
 		b.changed(from, HalfOpen)
+		if b.cfg.ProbeGate != nil {
+			if err := b.gate(p); err != nil {
+				ok = true
+				return Permit{}, err
+			}
+		}
 		ok = true
 	}
 	return p, nil

@@ -40,6 +40,14 @@ type Config struct {
 	// caller gets a fresh slot. Default OpenTimeout.
 	ProbeTimeout time.Duration
 
+	// ProbeGate, if set, is asked outside any lock before each half-open
+	// probe goes ahead, once a probe slot is free: false rejects the call
+	// with ErrTooManyCalls (counted as Rejected) and frees the slot again.
+	// It lets replicas sharing a backend elect one prober between them.
+	// Default nil: every free slot probes. It is never called in the closed
+	// or open state.
+	ProbeGate func() bool
+
 	// IsIgnored reports whether a non-nil error is neither a success nor a
 	// failure: it changes no state and counts as Ignored. It is consulted
 	// before IsFailure. Default: errors.Is(err, context.Canceled), so a
