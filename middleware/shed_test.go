@@ -271,3 +271,29 @@ func TestHandlerShed(t *testing.T) {
 		}
 	})
 }
+
+func BenchmarkShedder(b *testing.B) {
+	ctx := context.Background()
+	b.Run("uncontended", func(b *testing.B) {
+		s := NewShedder(ShedConfig{})
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := s.Acquire(ctx, 0); err != nil {
+				b.Fatal(err)
+			}
+			s.Release()
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		s := NewShedder(ShedConfig{MaxConcurrent: 1 << 20})
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := s.Acquire(ctx, 0); err != nil {
+					b.Fatal(err)
+				}
+				s.Release()
+			}
+		})
+	})
+}
