@@ -100,6 +100,23 @@
 // proxied Upgrade) is the handler's alone: the timeout stands down. Handler
 // uses no breaker and no retries: those protect a caller from a dependency.
 //
+// Deadlines travel across hops: Transport sends the time left on a
+// request's context, less DeadlineMargin, in DeadlineHeader
+// ("Request-Timeout: 250m" by default, in gRPC's grpc-timeout format), and
+// Handler runs the request to the nearer of that budget and its own
+// Timeout, answering 504 at once when nothing is left, so a chain of
+// services stops working for a caller that has given up. The format is
+// gRPC's because it is compact, exact to the nanosecond and bounded by its
+// own grammar (at most 8 digits), so parsing it cannot overflow, and a
+// service can speak it to gRPC peers by naming the header "Grpc-Timeout".
+//
+// With Shed, Handler queues requests in a Shedder in front of the
+// bulkhead: by priority (a function of the request), first in first out
+// while the queue drains and last in first out once it stands, each waiting
+// at most Interval, or Target under overload (CoDel's rule), a full queue
+// shedding its lowest priority first; shed requests get 503 and
+// Retry-After as bulkhead rejections do.
+//
 // # One Recovery per dependency and per direction
 //
 // A Recovery's breaker, bulkhead and tracker are state: whatever shares a
@@ -142,7 +159,8 @@
 // and reads the clock only for the calls it samples; a per-attempt Timeout
 // or a Total budget costs what context.WithTimeout costs. Transport adds to
 // each request a shallow copy of it and a body wrapper when a timeout is set,
-// and two small allocations for the call's state. Hedge adds what hedge.Do
+// and two small allocations for the call's state; sending a deadline header
+// adds 5 (a copy of the request and of its header map, and the value). Hedge adds what hedge.Do
 // costs (one allocation while no hedge is sent) and, in Transport, a
 // context and a context.AfterFunc per attempt. Handler adds one
 // allocation (its ResponseWriter) to a request without a timeout; with one,
