@@ -125,4 +125,22 @@
 // coordinator allow one probe for the whole fleet in half-open. A breaker
 // stays the only decision-maker for its calls: nothing of this runs on the
 // closed-state path.
+//
+// # Observing
+//
+// Config.OnStateChange and Config.OnReject are the breaker's own hooks;
+// Config.Observers attaches any number of observers next to them (a
+// metrics exporter, the slogevents logger, a test's recorder), each an
+// Observer (or an ObserverFunc) that receives an Event by value: an
+// EventStateChange with From and To, or an EventReject with the error and,
+// while open, the time left until half-open. A Group's breakers share the
+// observers of GroupConfig.Config, and their events carry the Group key.
+// Observers run synchronously, outside every lock, after the hooks. A
+// breaker without observers builds no Event: Allow and Done cost the same
+// as without the feature, and an observed rejection allocates nothing.
+//
+// Stats().Window shows what the rate rules see: the calls, failures and
+// slow calls of the current window (count- or time-based, emptied at each
+// transition) and the failure and slow-call rates that FailureRateThreshold
+// and SlowCallRateThreshold are compared with.
 package breaker

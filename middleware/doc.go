@@ -177,4 +177,32 @@
 // the caller's), its *retry.ExhaustedError has Scope "total" and says so.
 // Failure statuses are *StatusError (ErrStatus),
 // panics recovered by Handler are *PanicError (ErrPanic).
+//
+// # Observing
+//
+// Hooks are the Recovery's own callbacks; Recovery.Observers attaches any
+// number of observers next to them (metrics, the slogevents logger, a
+// test's recorder), each an Observer (or an ObserverFunc) that receives an
+// Event by value, whose Kind says what happened:
+//
+//	EventAttempt      an attempt ran: Duration, Err, Status (Transport)
+//	EventRetry        an attempt is about to start after Delay, for Reason
+//	EventReject       the rate limit, throttle, breaker, bulkhead or limit
+//	                  refused an attempt, or Handler shed a request (Status)
+//	EventStateChange  a per-host breaker moved From → To
+//	EventTimeout      the per-attempt Timeout (Scope "") or Total ("total")
+//	                  cut an attempt short
+//	EventExhausted    retry gave up
+//	EventFallback     Do turned to its fallbacks; Step is the one that served
+//	EventPanic        Handler recovered a panic
+//	EventRequest      Handler answered a request: Status, Duration, Shed
+//
+// Every Event carries the call's or request's context (Ctx), and for HTTP
+// the Method and URL, so a trace or request id can be read and the event
+// tied to its request. A Recovery without observers builds no Event and
+// reads no extra clock: Do, Transport and Handler allocate what they did
+// before. The breakers, bulkheads and limiters a Recovery is given report
+// through their own Observers as well; per-host breakers, limiters and
+// throttles are reachable through Transport.Breaker and Transport.Breakers
+// for their Stats.
 package middleware
