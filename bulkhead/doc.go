@@ -44,8 +44,9 @@
 // # Concurrency and cost
 //
 // A Bulkhead is safe for concurrent use. When a slot is free and nobody is
-// queued, Acquire and Release are a single atomic compare-and-swap each:
-// no lock, no allocation. Only queueing takes a mutex; queue entries and
+// queued, Acquire and Release are a single atomic add each on one shared
+// word (Acquire also counts itself on a per-goroutine shard): no lock, no
+// retry loop, no allocation. Only queueing takes a mutex; queue entries and
 // their timers are pooled, so waiting and rejections do not allocate
 // either. Stats reads the counters without stopping the bulkhead.
 //
