@@ -13,6 +13,8 @@
 //	            rate-based tripping, slow-call detection
 //	bulkhead    concurrency isolation: a bounded number of calls in flight,
 //	            a bounded FIFO queue, a queue timeout
+//	limit       an adaptive concurrency limit that follows the measured
+//	            latency and drops (Gradient2, Vegas, AIMD)
 //	timeout     per-call timeouts and cascading budgets whose error names the
 //	            scope that expired
 //	fallback    ordered alternatives, predicates, last-known-good values
@@ -40,17 +42,30 @@
 // When the patterns are stacked, the order matters. middleware.Recovery uses,
 // outermost first:
 //
-//	fallback → total timeout → retry → breaker → bulkhead → attempt timeout → fn
+//	fallback → rate limit → total timeout → retry → hedge → throttle →
+//	    breaker → bulkhead → adaptive limit → attempt timeout → fn
 //
 // Each layer is where it is for a reason:
 //
 //   - Fallbacks wrap everything: they run only when the whole stack failed.
+//   - The rate limit paces calls before any budget starts; a refused call is
+//     never retried.
 //   - The total timeout bounds every attempt and every wait between attempts.
 //   - Retry sits outside the breaker, so each attempt asks the breaker and an
 //     open breaker stops the retries at once (they wait for half-open only
-//     within their backoff, or when retry.Policy.MaxOpenWait allows it).
-//   - The breaker sits outside the bulkhead, so calls it rejects never take a
-//     slot, and a full bulkhead is a local condition, not a backend failure.
+//     within their backoff, or when retry.Policy.MaxOpenWait allows it). A
+//     throttled or limited attempt is not retried unless the policy says so:
+//     retrying it would fight the layer that sheds the load.
+//   - Hedging sits inside retry and outside the throttle and the breaker, so
+//     each hedge is one breaker call and a hedged call is retried as a
+//     whole.
+//   - The throttle sits outside the breaker, so a throttled attempt is
+//     neither a success nor a failure to it.
+//   - The breaker sits outside the bulkhead and the adaptive limit, so calls
+//     it rejects never take a slot, and a refusal by either is a local
+//     condition, not a backend failure.
+//   - The adaptive limit sits inside the bulkhead, so the RTT it measures is
+//     the backend's, without time queued for a bulkhead slot.
 //   - The per-attempt timeout is innermost, so it bounds one call to the
 //     backend and a slow call counts against the breaker.
 //

@@ -30,8 +30,10 @@ const (
 	NoJitter
 	// EqualJitter keeps half of d and draws the rest: d/2 + uniform [0, d/2].
 	EqualJitter
-	// DecorrelatedJitter draws uniformly from [Initial, 3·previous], capped
-	// at Max, where previous is the delay drawn before (Initial at first).
+	// DecorrelatedJitter draws uniformly from [Initial, 3·previous] and caps
+	// the draw at Max, where previous is the delay returned before (Initial
+	// at first): min(Max, uniform[Initial, 3·previous]). Once 3·previous
+	// exceeds Max, the part of the range above Max lands on Max itself.
 	// It ignores Multiplier. See the package documentation for what the
 	// stateless Policy.Delay means in this mode.
 	DecorrelatedJitter
@@ -159,10 +161,10 @@ func (p *Policy) mode() Jitter {
 // and never above Max, for any n and any field values.
 //
 // Delay is stateless. For DecorrelatedJitter, which depends on the delay
-// drawn before, it takes the un-jittered exponential delay of retry n as
-// "previous" and draws from [Initial, 3·Initial·Multiplier^(n−1)], capped
-// at Max; for n = 1 that is exactly the first draw of a Sequence. Use a
-// Sequence for the true decorrelated chain.
+// drawn before, it takes the un-jittered exponential delay of retry n
+// (Initial·Multiplier^(n−1), capped at Max) as "previous" and returns
+// min(Max, uniform[Initial, 3·previous]); for n = 1 that is exactly the
+// first draw of a Sequence. Use a Sequence for the true decorrelated chain.
 func (p Policy) Delay(n int) time.Duration {
 	n = max(n, 1)
 	// The draw comes first: across the call, only n and p are live.
@@ -202,7 +204,9 @@ func (s shape) base(n int) float64 {
 
 // bounds returns the range [lo, hi] from which mode draws the jittered
 // delay, for the capped delay d and, for DecorrelatedJitter, the previous
-// delay prev. Both bounds lie in [0, max].
+// delay prev (at most max). Both bounds lie in [0, max], but for
+// DecorrelatedJitter, whose hi may reach 3·max: its draw is capped at max
+// afterwards (by duration), which puts the mass above max on max itself.
 func (s shape) bounds(mode Jitter, d, prev float64) (lo, hi float64) {
 	switch mode {
 	case NoJitter:
@@ -210,8 +214,10 @@ func (s shape) bounds(mode Jitter, d, prev float64) (lo, hi float64) {
 	case EqualJitter:
 		return d / 2, d
 	case DecorrelatedJitter:
+		// The cap applies to the draw, not to the range: min(max,
+		// uniform[initial, 3·prev]), as the formula is published.
 		lo = float64(min(s.initial, s.max))
-		return lo, max(min(3*prev, float64(s.max)), lo)
+		return lo, max(3*prev, lo)
 	case SpreadJitter:
 		return d * (1 - s.factor), min(d*(1+s.factor), float64(s.max))
 	}
@@ -264,7 +270,7 @@ type Sequence struct {
 	seed     uint64
 	failures int
 	base     float64 // un-jittered delay of the last Next; 0 before the first
-	prev     float64 // the last delay, for DecorrelatedJitter
+	prev     float64 // the last draw, for DecorrelatedJitter: capped at max, the last delay
 	rng      uint64  // SplitMix64 state, used when the policy has no Seed
 }
 
@@ -272,7 +278,8 @@ type Sequence struct {
 // before trying again. For every mode but DecorrelatedJitter, the delays
 // have the distribution of Policy.Delay(Failures()), and with a Seed they
 // are the same values (up to the rounding of Initial·Multiplier^(n−1)).
-// DecorrelatedJitter draws from [Initial, 3·previous], capped at Max.
+// DecorrelatedJitter returns min(Max, uniform[Initial, 3·previous]), with
+// previous the delay it returned last.
 func (q *Sequence) Next() time.Duration {
 	s := q.s
 	if q.failures < math.MaxInt {
@@ -291,7 +298,7 @@ func (q *Sequence) Next() time.Duration {
 		if q.prev == 0 {
 			q.prev = q.base // the first Next: min(Initial, Max)
 		}
-		d = q.prev
+		d = min(q.prev, float64(s.max)) // the delay returned last
 	}
 	lo, hi := s.bounds(q.mode, d, d)
 	var u float64
@@ -301,7 +308,7 @@ func (q *Sequence) Next() time.Duration {
 		q.rng += golden
 		u = unit(mix(q.rng))
 	}
-	q.prev = lo + (hi-lo)*u
+	q.prev = lo + (hi-lo)*u // above max for a capped decorrelated draw
 	return s.duration(q.prev)
 }
 

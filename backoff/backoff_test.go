@@ -379,3 +379,55 @@ func TestSeededAttemptBelowOneIsTheFirst(t *testing.T) {
 		t.Errorf("Delay(0) = %v, Delay(1) = %v; want the same draw", a, b)
 	}
 }
+
+// TestDecorrelatedPublishedFormula checks the walk against the published
+// definition sleep = min(cap, uniform[base, 3·sleep]): with base 100ms and
+// cap 1s its steady state has a mean near 0.74s and returns the cap itself
+// about half of the time. Drawing from [base, min(cap, 3·sleep)] instead
+// would give a mean near 0.49s and almost never the cap.
+func TestDecorrelatedPublishedFormula(t *testing.T) {
+	const draws = 20000
+	tests := []struct {
+		name   string
+		next   func() time.Duration
+		lo, hi float64 // bounds on the mean, in seconds
+		atCap  float64 // minimum share of draws equal to the cap
+	}{
+		{
+			name: "Sequence",
+			next: backoff.Policy{Initial: 100 * ms, Max: time.Second, Jitter: backoff.DecorrelatedJitter, Seed: 3}.Sequence().Next,
+			lo:   0.70, hi: 0.78, atCap: 0.40,
+		},
+		{
+			// The stateless Delay of a late retry: previous is the cap, so
+			// min(1s, uniform[100ms, 3s]) is the cap with probability 2/2.9.
+			name: "Delay",
+			next: func() time.Duration {
+				return backoff.Policy{Initial: 100 * ms, Max: time.Second, Jitter: backoff.DecorrelatedJitter}.Delay(20)
+			},
+			lo: 0.85, hi: 0.92, atCap: 0.65,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sum, capped := 0.0, 0
+			for range draws {
+				d := tt.next()
+				if d < 100*ms || d > time.Second {
+					t.Fatalf("delay %v outside [100ms, 1s]", d)
+				}
+				sum += d.Seconds()
+				if d == time.Second {
+					capped++
+				}
+			}
+			mean, share := sum/draws, float64(capped)/draws
+			if mean < tt.lo || mean > tt.hi {
+				t.Errorf("mean delay %.3fs, want within [%.2fs, %.2fs]", mean, tt.lo, tt.hi)
+			}
+			if share < tt.atCap {
+				t.Errorf("%.2f of the delays are the cap, want at least %.2f", share, tt.atCap)
+			}
+		})
+	}
+}

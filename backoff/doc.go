@@ -29,8 +29,11 @@
 //   - FullJitter (the zero value): uniform in [0, d].
 //   - NoJitter: d.
 //   - EqualJitter: d/2 + uniform in [0, d/2].
-//   - DecorrelatedJitter: uniform in [Initial, 3·previous], capped at Max,
-//     where previous is the delay drawn before and starts at Initial.
+//   - DecorrelatedJitter: uniform in [Initial, 3·previous], capped at Max:
+//     min(Max, uniform[Initial, 3·previous]), where previous is the delay
+//     returned before and starts at Initial. The cap applies to the draw,
+//     so once 3·previous exceeds Max the delay is often Max itself: with
+//     Initial 100ms and Max 1s the walk settles around a mean of 0.74s.
 //   - SpreadJitter: uniform in [d·(1−JitterFactor), d·(1+JitterFactor)],
 //     capped at Max; the pforge schedule's 200ms retry lands in 150–250ms.
 //
@@ -40,9 +43,9 @@
 // # Decorrelated jitter and the stateless Delay
 //
 // Decorrelated jitter depends on the previous draw, which a stateless call
-// does not have. Delay(n) therefore takes the un-jittered delay of retry n as
-// "previous": it draws from [Initial, 3·Initial·Multiplier^(n−1)], capped at
-// Max. Delay(1) has the distribution of a Sequence's first Next; later calls
+// does not have. Delay(n) therefore takes the un-jittered delay of retry n,
+// Initial·Multiplier^(n−1) capped at Max, as "previous": it draws from
+// [Initial, 3·previous] and caps the draw at Max. Delay(1) has the distribution of a Sequence's first Next; later calls
 // follow the exponential envelope rather than the random walk. A Sequence
 // keeps the real previous draw and follows the walk.
 //

@@ -193,7 +193,7 @@ func (b *Breaker) config() breaker.Config {
 }
 
 func (r *Retry) policy() retry.Policy {
-	p := retry.Policy{MaxAttempts: r.MaxAttempts, MaxRetryAfter: r.MaxRetryAfter.Std()}
+	p := retry.Policy{MaxAttempts: r.MaxAttempts, MaxRetryAfter: r.MaxRetryAfter.Std(), MaxOpenWait: r.MaxOpenWait.Std()}
 	p.Backoff.Initial = r.InitialDelay.Std()
 	p.Backoff.Max = r.MaxDelay.Std()
 	p.Backoff.Multiplier = r.Multiplier

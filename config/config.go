@@ -112,6 +112,10 @@ type Retry struct {
 	Jitter Jitter `yaml:"jitter,omitempty" json:"jitter,omitempty"`
 	// MaxRetryAfter caps the Retry-After hint honoured. Default 1m.
 	MaxRetryAfter Duration `yaml:"max_retry_after,omitempty" json:"max_retry_after,omitempty" check:"positive"`
+	// MaxOpenWait is how long a retry may wait for an open breaker to let
+	// calls through again, beyond what the backoff would wait anyway.
+	// Default: not at all (an open breaker fails fast).
+	MaxOpenWait Duration `yaml:"max_open_wait,omitempty" json:"max_open_wait,omitempty" check:"positive"`
 	// Budget, if set, shares a retry budget between the calls of the tool.
 	Budget *Budget `yaml:"budget,omitempty" json:"budget,omitempty"`
 }

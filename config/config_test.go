@@ -336,7 +336,7 @@ func TestBuildWithHooks(t *testing.T) {
 tools:
   - name: api
     circuit_breaker: {failure_threshold: 1, per_host: true}
-    retry: {max_attempts: 2, initial_delay: 1ms, max_delay: 1ms}
+    retry: {max_attempts: 3, initial_delay: 1ms, max_delay: 1ms, max_open_wait: 1m}
 `)
 		var attempts, retries int
 		var changes []string
@@ -355,11 +355,12 @@ tools:
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The first failure opens the breaker; the retry waits out its 60s
-		// (within max_retry_after's 1m), probes half-open, fails again.
+		// The first failure opens the breaker; the second attempt is
+		// rejected, the retry waits out the 60s (within max_open_wait), and
+		// the third probes half-open and fails again.
 		start := time.Now()
 		_, err = middleware.Do(context.Background(), r, func(context.Context) (int, error) { return 0, errors.New("down") })
-		if err == nil || attempts != 2 || retries != 1 || time.Since(start) != time.Minute {
+		if err == nil || attempts != 2 || retries != 2 || time.Since(start) < time.Minute || time.Since(start) > time.Minute+time.Second {
 			t.Errorf("err %v, %d attempts, %d retries after %v", err, attempts, retries, time.Since(start))
 		}
 		if want := []string{"api open", "api half-open", "api open"}; !reflect.DeepEqual(changes, want) {
@@ -367,6 +368,27 @@ tools:
 		}
 		if r.HostBreaker == nil || r.HostBreaker.OnStateChange == nil || r.HostBreaker.FailureThreshold != 1 {
 			t.Errorf("HostBreaker %+v", r.HostBreaker)
+		}
+	})
+}
+
+func TestOpenBreakerFailsFastWithoutMaxOpenWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := load(t, `
+tools:
+  - name: api
+    circuit_breaker: {failure_threshold: 1}
+    retry: {max_attempts: 3, initial_delay: 1ms, max_delay: 1ms}
+`)
+		r, err := c.Build("api")
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := 0
+		start := time.Now()
+		_, err = middleware.Do(context.Background(), r, func(context.Context) (int, error) { calls++; return 0, errors.New("down") })
+		if !errors.Is(err, breaker.ErrOpen) || calls != 1 || time.Since(start) >= time.Second {
+			t.Errorf("err %v after %d calls and %v; want breaker.ErrOpen at once after 1 call", err, calls, time.Since(start))
 		}
 	})
 }

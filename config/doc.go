@@ -92,6 +92,8 @@
 //	  .jitter                        bool or   true     true: full jitter; false: none; or a mode:
 //	                                 mode                 full, none, equal, decorrelated, spread
 //	  .max_retry_after               duration  1m       cap of an error's Retry-After hint
+//	  .max_open_wait                 duration  0        how long a retry may wait for an open breaker
+//	                                                      (0: an open breaker fails fast)
 //	  .budget                        section   none     a retry budget shared by the tool's calls:
 //	    .ratio                       float     0.1        retry tokens each call earns
 //	    .min_per_second              float     10         retries allowed per second regardless

@@ -196,7 +196,7 @@ var (
 		"SlowCallDuration": "slow_call_duration", "SlowCallRateThreshold": "slow_call_rate_threshold",
 	}
 	retryKeys = map[string]string{
-		"MaxAttempts": "max_attempts", "MaxRetryAfter": "max_retry_after",
+		"MaxAttempts": "max_attempts", "MaxRetryAfter": "max_retry_after", "MaxOpenWait": "max_open_wait",
 		"Initial": "initial_delay", "Max": "max_delay", "Multiplier": "multiplier", "Jitter": "jitter",
 	}
 	bulkheadKeys = map[string]string{

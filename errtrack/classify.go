@@ -2,12 +2,14 @@ package errtrack
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/url"
 	"reflect"
 	"strings"
 	"syscall"
+	"unsafe"
 )
 
 // Class names a kind of failure. Any string is a valid Class; the constants
@@ -34,17 +36,40 @@ const (
 // package documentation's table that matches any error in err's tree (as
 // errors.Is walks it), then falls back to message heuristics. It returns ""
 // for a nil error and never returns "" otherwise.
-func Classify(err error) Class {
+//
+// Classify never panics, whatever the tree holds: an error that is a nil
+// pointer (a typed nil) matches no rule, wraps nothing and none of its
+// methods is called; a method that panics matches nothing (see the package
+// documentation).
+func Classify(err error) (class Class) {
 	if err == nil {
 		return ""
 	}
-	if reflect.TypeOf(err).NumMethod() == 1 {
-		// The only method is Error, as for errors.New: err wraps nothing
-		// and of the typed rules only the comparisons below can match it.
+	if reflect.TypeOf(err) == plainType {
+		// errors.New: err wraps nothing, its Error cannot panic, and of the
+		// typed rules only the comparisons below can match it.
 		switch err {
 		case context.Canceled:
 			return Canceled
 		case io.ErrUnexpectedEOF, io.EOF:
+			return Connection
+		}
+		return classifyMessage(err.Error())
+	}
+	// Any other error may have methods that panic: if one does, start
+	// again carefully.
+	defer func() {
+		if recover() != nil {
+			class = classifyCarefully(err)
+		}
+	}()
+	if isNil(err) {
+		return Unknown
+	}
+	if reflect.TypeOf(err).NumMethod() == 1 {
+		// The only method is Error: err wraps nothing and of the typed
+		// rules only the comparisons of rule 6 can match it.
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
 			return Connection
 		}
 		return classifyMessage(err.Error())
@@ -55,6 +80,32 @@ func Classify(err error) Class {
 		return w.class
 	}
 	return classifyMessage(err.Error())
+}
+
+// plainType is the type of the errors of errors.New.
+var plainType = reflect.TypeOf(errors.New(""))
+
+// classifyCarefully is Classify for a tree in which a method panicked: the
+// same walk, with every method call recovered on its own, so that a rule
+// whose method panics matches nothing, an Unwrap that panics wraps nothing,
+// and an Error that panics leaves the class Unknown. It is slower, and runs
+// only after such a panic.
+func classifyCarefully(err error) (class Class) {
+	defer func() {
+		if recover() != nil {
+			class = Unknown
+		}
+	}()
+	w := walker{rank: rankMessage, careful: true}
+	w.walk(err)
+	if w.rank < rankMessage {
+		return w.class
+	}
+	msg, ok := guarded(err.Error)
+	if !ok {
+		return Unknown
+	}
+	return classifyMessage(msg)
 }
 
 // Chain returns a classifier that asks each classifier in turn and returns
@@ -93,22 +144,43 @@ const maxNodes = 64
 
 // walker finds the best-ranked rule matching any error of a tree.
 type walker struct {
-	rank  int
-	class Class
-	nodes int
+	rank    int
+	class   Class
+	nodes   int
+	careful bool // recover from each method call (classifyCarefully)
 }
 
 func (w *walker) walk(err error) {
 	for err != nil && w.rank > rankOwn && w.nodes < maxNodes {
 		w.nodes++
-		if rank, class := classifyNode(err); rank < w.rank {
+		if isNil(err) {
+			return // a typed nil: its methods may not cope with it
+		}
+		var rank int
+		var class Class
+		if w.careful {
+			rank, class = classifyNodeCarefully(err)
+		} else {
+			rank, class = classifyNode(err, rankOwn)
+		}
+		if rank < w.rank {
 			w.rank, w.class = rank, class
 		}
 		switch u := err.(type) {
 		case interface{ Unwrap() error }:
-			err = u.Unwrap()
+			if !w.careful {
+				err = u.Unwrap()
+			} else if err, _ = guarded(u.Unwrap); err == nil {
+				return
+			}
 		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
+			var errs []error
+			if !w.careful {
+				errs = u.Unwrap()
+			} else {
+				errs, _ = guarded(u.Unwrap)
+			}
+			for _, e := range errs {
 				w.walk(e)
 			}
 			return
@@ -118,55 +190,116 @@ func (w *walker) walk(err error) {
 	}
 }
 
-// classifyNode returns the first rule that err itself matches, ignoring what
-// it wraps, or rankMessage.
-func classifyNode(err error) (int, Class) {
-	if e, ok := err.(interface{ ErrorClass() string }); ok {
-		if c := e.ErrorClass(); c != "" {
-			return rankOwn, Class(c)
+// isNil reports whether err holds a nil pointer (a typed nil): a nil
+// pointer, map, channel or func behind a non-nil interface. A method with a
+// value receiver always panics on one, and one with a pointer receiver often
+// does. It reads the interface's data word, nil exactly for those values:
+// any other dynamic value is stored behind a pointer that is never nil.
+// That costs a load where reflect.ValueOf(err).IsNil costs a few
+// nanoseconds, on every error of every tree.
+func isNil(err error) bool {
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(&err))[1] == nil
+}
+
+// guarded calls f and reports whether it returned without panicking.
+func guarded[T any](f func() T) (v T, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
 		}
-	}
-	switch err {
-	case context.Canceled:
-		return rankContext, Canceled
-	case context.DeadlineExceeded:
-		return rankContext, Timeout
-	}
-	if e, ok := err.(interface{ Is(error) bool }); ok {
-		if e.Is(context.Canceled) {
+	}()
+	return f(), true
+}
+
+// classifyNode returns the first rule of rank from or beyond that err
+// itself matches, ignoring what it wraps, or rankMessage. Classify starts
+// from rankOwn, every rule; classifyNodeCarefully starts further on to skip
+// a rule that panicked. The cases fall through, so that skipping costs one
+// jump at the start.
+func classifyNode(err error, from int) (int, Class) {
+	switch from {
+	case rankOwn:
+		if e, ok := err.(interface{ ErrorClass() string }); ok {
+			if c := e.ErrorClass(); c != "" {
+				return rankOwn, Class(c)
+			}
+		}
+		fallthrough
+	case rankContext:
+		switch err {
+		case context.Canceled:
 			return rankContext, Canceled
-		}
-		if e.Is(context.DeadlineExceeded) {
+		case context.DeadlineExceeded:
 			return rankContext, Timeout
 		}
-	}
-	if e, ok := err.(interface{ Timeout() bool }); ok && e.Timeout() {
-		return rankNetTimeout, Timeout
-	}
-	if errno, ok := err.(syscall.Errno); ok {
-		switch errno {
-		case syscall.ETIMEDOUT:
-			return rankSyscall, Timeout
-		case syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE:
-			return rankSyscall, Connection
+		if e, ok := err.(interface{ Is(error) bool }); ok {
+			if e.Is(context.Canceled) {
+				return rankContext, Canceled
+			}
+			if e.Is(context.DeadlineExceeded) {
+				return rankContext, Timeout
+			}
 		}
-	}
-	switch err.(type) {
-	case *net.OpError, *net.DNSError:
-		return rankNetwork, Connection
-	}
-	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		return rankEOF, Connection
-	}
-	if e, ok := err.(interface{ StatusCode() int }); ok {
-		if c := statusClass(e.StatusCode()); c != "" {
-			return rankStatus, c
+		fallthrough
+	case rankNetTimeout:
+		if e, ok := err.(interface{ Timeout() bool }); ok && e.Timeout() {
+			return rankNetTimeout, Timeout
 		}
-	}
-	if _, ok := err.(*url.Error); ok {
-		return rankURL, Connection
+		fallthrough
+	case rankSyscall, rankNetwork, rankEOF, rankStatus:
+		// Rules 4 to 6 call no method: only the status rule can panic.
+		if errno, ok := err.(syscall.Errno); ok {
+			switch errno {
+			case syscall.ETIMEDOUT:
+				return rankSyscall, Timeout
+			case syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE:
+				return rankSyscall, Connection
+			}
+		}
+		switch err.(type) {
+		case *net.OpError, *net.DNSError:
+			return rankNetwork, Connection
+		}
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return rankEOF, Connection
+		}
+		if e, ok := err.(interface{ StatusCode() int }); ok {
+			if c := statusClass(e.StatusCode()); c != "" {
+				return rankStatus, c
+			}
+		}
+		fallthrough
+	default:
+		if _, ok := err.(*url.Error); ok {
+			return rankURL, Connection
+		}
 	}
 	return rankMessage, ""
+}
+
+// classifyNodeCarefully is classifyNode where a rule whose method panics
+// matches nothing: after a panic it starts again from the next rule, until
+// a run returns. The rules before the one that panicked run again and
+// match nothing again.
+func classifyNodeCarefully(err error) (int, Class) {
+	for from := rankOwn; from <= rankStatus; from++ {
+		if rank, class, ok := guardedNode(err, from); ok {
+			return rank, class
+		}
+	}
+	return classifyNode(err, rankURL) // the rule left calls no method
+}
+
+// guardedNode is classifyNode(err, from), reporting whether it returned
+// without panicking.
+func guardedNode(err error, from int) (rank int, class Class, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	rank, class = classifyNode(err, from)
+	return rank, class, true
 }
 
 // statusClass maps an HTTP status code to a class, or "" if it is not an

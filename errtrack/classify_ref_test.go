@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +19,10 @@ import (
 
 // refClassify is the package documentation's rule table spelled out plainly:
 // the first 64 errors of the tree in the order errors.Is visits them, then
-// each rule in turn against all of them, then the message.
+// each rule in turn against all of them, then the message. A typed nil is
+// visited but matches nothing and wraps nothing; a rule, an Unwrap or an
+// Error that panics matches nothing, wraps nothing, or leaves the class
+// Unknown.
 func refClassify(err error) errtrack.Class {
 	if err == nil {
 		return ""
@@ -28,11 +32,14 @@ func refClassify(err error) errtrack.Class {
 	visit = func(e error) {
 		for e != nil && len(nodes) < 64 {
 			nodes = append(nodes, e)
+			if typedNil(e) {
+				return
+			}
 			switch u := e.(type) {
 			case interface{ Unwrap() error }:
-				e = u.Unwrap()
+				e = noPanic(u.Unwrap)
 			case interface{ Unwrap() []error }:
-				for _, c := range u.Unwrap() {
+				for _, c := range noPanic(u.Unwrap) {
 					visit(c)
 				}
 				return
@@ -115,12 +122,43 @@ func refClassify(err error) errtrack.Class {
 	}
 	for _, rule := range rules {
 		for _, n := range nodes {
-			if c := rule(n); c != "" {
+			if typedNil(n) {
+				continue
+			}
+			if c := noPanic(func() errtrack.Class { return rule(n) }); c != "" {
 				return c
 			}
 		}
 	}
-	return refMessage(err.Error()) // 9 and 10
+	if typedNil(err) {
+		return errtrack.Unknown
+	}
+	msg, ok := "", false
+	func() {
+		defer func() { _ = recover() }()
+		msg, ok = err.Error(), true
+	}()
+	if !ok {
+		return errtrack.Unknown
+	}
+	return refMessage(msg) // 9 and 10
+}
+
+// typedNil reports whether e is a nil pointer, map, channel or func behind
+// a non-nil interface.
+func typedNil(e error) bool {
+	v := reflect.ValueOf(e)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return v.IsNil()
+	}
+	return false
+}
+
+// noPanic returns f(), or the zero value if f panics.
+func noPanic[T any](f func() T) (v T) {
+	defer func() { _ = recover() }()
+	return f()
 }
 
 type statusWrap struct {
@@ -149,6 +187,14 @@ type selfJoin struct{}
 
 func (e *selfJoin) Error() string   { return "self join timeout" }
 func (e *selfJoin) Unwrap() []error { return []error{e, e} }
+
+// typedNils are nil pointers of error types, some of whose methods (all
+// those of value receivers) panic on them.
+var typedNils = []error{
+	(*statusWrap)(nil), (*classErr)(nil), (*timeoutFalse)(nil), (*textErr)(nil),
+	(*net.OpError)(nil), (*url.Error)(nil), (*net.DNSError)(nil), (*os.SyscallError)(nil),
+	(*selfJoin)(nil), (*cyclic)(nil),
+}
 
 // messageTokens are the pieces fuzzed messages are made of: the keywords in
 // several cases, near misses, and bytes outside ASCII.
@@ -195,7 +241,7 @@ func (b *treeBuilder) build(depth int) error {
 	errnos := []syscall.Errno{syscall.ETIMEDOUT, syscall.ECONNREFUSED, syscall.ECONNRESET,
 		syscall.ECONNABORTED, syscall.EPIPE, syscall.ENOENT, syscall.EAGAIN}
 	codes := []int{0, 200, 399, 400, 404, 408, 429, 499, 500, 502, 503, 504, 599, 600, -429, 1 << 40}
-	switch b.next() % 22 {
+	switch b.next() % 24 {
 	case 0:
 		return errors.New(b.msg)
 	case 1:
@@ -246,6 +292,15 @@ func (b *treeBuilder) build(depth int) error {
 		return os.NewSyscallError("connect", b.build(depth+1))
 	case 20:
 		return timeoutFalse{b.msg}
+	case 21:
+		return typedNils[b.next()%len(typedNils)]
+	case 22: // methods that call into a typed nil and panic
+		return []error{
+			&url.Error{Op: "Get", URL: "http://x", Err: (*statusWrap)(nil)},
+			&net.OpError{Op: "read", Net: "tcp", Err: (*timeoutFalse)(nil)},
+			os.NewSyscallError("read", (*classErr)(nil)),
+			errors.Join(b.build(depth+1), (*textErr)(nil)),
+		}[b.next()%4]
 	default:
 		return fmt.Errorf("%w and %w", b.build(depth+1), b.build(depth+1))
 	}
@@ -258,6 +313,8 @@ func FuzzClassifyReference(f *testing.F) {
 	f.Add([]byte{16}, []byte{1, 2, 3, 4, 5, 6, 7})
 	f.Add([]byte{17}, []byte{})
 	f.Add([]byte{20}, []byte{0})
+	f.Add([]byte{23, 21, 3, 14, 21, 0}, []byte{1})
+	f.Add([]byte{22, 0, 22, 1, 22, 2, 22, 3, 2}, []byte{})
 	f.Fuzz(checkReference)
 }
 

@@ -49,6 +49,16 @@
 // As methods, and visits at most 64 errors of a tree. The message is the
 // Error() text of err itself, which includes the text of what it wraps.
 //
+// Classification never panics, so that tracking an error can never turn it
+// into a crash. An error of the tree that is a nil pointer (a typed nil,
+// as in var p *MyError; var err error = p) matches no rule and wraps
+// nothing, and none of its methods is called; if err itself is one, its
+// class is unknown. A method that panics anyway (an ErrorClass, Is,
+// Timeout or StatusCode that reaches into a typed nil it wraps) matches
+// nothing, an Unwrap that panics wraps nothing, and an Error that panics
+// leaves the message rule unknown. Tracker.Track records such an error as
+// it is.
+//
 // An error that knows its class says so with a method:
 //
 //	func (e *MyError) ErrorClass() string { return "quota_exceeded" }

@@ -7,16 +7,47 @@
 //
 // Do and Transport apply, outermost first:
 //
-//	fallbacks → Total → Retry → Hedge → Breaker → Bulkhead → Timeout → fn
+//	fallbacks → RateLimit → Total → Retry → Hedge → Throttle → Breaker →
+//	    Bulkhead → Limit → Timeout → fn
 //
-// The total timeout bounds every attempt and every wait. Each attempt asks
-// the breaker first, so calls it rejects never take a bulkhead slot; a full
-// bulkhead is a local condition and is neither a success nor a failure to
-// the breaker, whatever its IsIgnored says. The per-attempt timeout is innermost, so a
-// slow call counts against the breaker. The tracker records every failed
-// attempt, breaker and bulkhead rejections included (errtrack classifies
-// them by their ErrorClass), and fallbacks run only when the whole stack
-// has failed.
+// Handler applies RateLimit, Bulkhead, Limit and its request timeout, in
+// that order. Each layer is where it is for a reason:
+//
+//   - The rate limit is outermost: Do and Transport wait for a token (Handler
+//     refuses with 429) before any budget starts, so pacing does not eat
+//     into Total, and a refused call costs nothing more: it is never
+//     retried and never reaches the breaker.
+//   - The total timeout bounds every attempt and every wait.
+//   - Retry is outside the hedge, the throttle, the breaker and the limits,
+//     so each attempt asks each of them again. Their refusals are local
+//     decisions, not the backend's answers, and retrying them would fight
+//     the very mechanism that sheds the load: a throttled attempt, a limit
+//     rejection and a full bulkhead are returned at once unless
+//     Retry.Retryable accepts them.
+//   - Hedge (a *hedge.Policy) makes each attempt of the retry loop a hedged
+//     call: inside the total timeout, so hedges are bounded by it too, and
+//     outside the throttle and the breaker, so each hedge is one breaker
+//     call with its own bulkhead slot and per-attempt timeout. A hedged call
+//     that fails as a whole is retried as a whole.
+//   - The throttle sits outside the breaker: a throttled attempt never takes
+//     a breaker permit, so it is neither a success nor a failure, while the
+//     breaker still trips on a backend that is down. The throttle hears only
+//     of attempts that reached the backend.
+//   - The breaker sits outside the bulkhead and the limit, so calls it
+//     rejects never take a slot, and a full bulkhead or a limit rejection is
+//     a local condition: neither a success nor a failure to the breaker,
+//     whatever its IsIgnored says.
+//   - The adaptive limit sits inside the bulkhead, so the RTT its token
+//     measures is the backend's, without time queued for a bulkhead slot;
+//     only attempts that reached the backend while the caller still waited
+//     feed it (not one that lost to a hedge).
+//   - The per-attempt timeout is innermost, so a slow call counts against
+//     the breaker and, as a drop, against the limit.
+//
+// The tracker records every failed attempt, rate-limit, throttle, breaker,
+// bulkhead and limit rejections included (errtrack classifies them by
+// their ErrorClass), and fallbacks run only when the whole stack has
+// failed.
 //
 // An open breaker's rejection says when it will half-open (RetryAfter).
 // Under a retry policy it is a failed attempt like any other, and retry
@@ -25,19 +56,17 @@
 // Retry.MaxOpenWait allows it (bounded also by MaxRetryAfter, Total, the
 // context's deadline and Retry.MaxElapsed); otherwise, by default, the call
 // fails fast with a *retry.ExhaustedError that wraps the rejection and its
-// RetryAfter. A bulkhead rejection is retried only if Retry.Retryable is set
-// and accepts it.
+// RetryAfter.
 //
-// Hedge (a *hedge.Policy) makes each attempt of the retry loop a hedged
-// call: inside the total timeout, so hedges are bounded by it too, and
-// outside the breaker, so each hedge is one breaker call with its own
-// bulkhead slot and per-attempt timeout. A hedged call that fails as a
-// whole is retried as a whole. A hedge is not a retry (no OnRetry, no
-// wait for an open breaker; its rejection leaves the first attempt
-// running), and an attempt that lost to another is neither tracked nor a
-// breaker failure. Share one retry.Budget between Retry.Budget and
-// Hedge.Budget so that the two together stay within it (each hedged call
-// deposits too, so a call that is retried earns a little more).
+// A hedge is not a retry (no OnRetry, no wait for an open breaker; its
+// rejection leaves the first attempt running), and an attempt that lost to
+// another is neither tracked nor a breaker failure. Share one retry.Budget
+// between Retry.Budget and Hedge.Budget so that the two together stay
+// within it (each hedged call deposits too, so a call that is retried
+// earns a little more).
+//
+// Transport can keep one breaker, throttle and adaptive limiter per host
+// (HostBreaker, HostThrottle, HostLimit), and keys its RateLimit by host.
 //
 // # Zero value and defaults
 //
@@ -45,21 +74,25 @@
 // left out of the stack. The defaults of each layer are those of its own
 // package. Recovery has no constructor: its components validate themselves
 // when built, its durations mean "off" when zero or negative, Validate
-// reports an invalid Retry or HostBreaker by field name, and Transport panics
-// at once (not at the first request) if HostBreaker is invalid.
+// reports an invalid Retry, HostBreaker, HostThrottle, HostLimit or Hedge
+// by field name, and Transport panics at once (not at the first request) if
+// HostBreaker, HostThrottle or HostLimit is invalid.
 //
 // # HTTP
 //
 // Transport retries idempotent requests only, replays bodies with GetBody,
 // treats transport errors and 429/5xx as failures, honours Retry-After
 // (bounded by MaxRetryAfter; see ParseRetryAfter), drains and closes every
-// response it discards, and can keep one breaker per host. When attempts end
-// on a failure status the caller gets that response, not an error.
+// response it discards, and can keep one breaker, throttle and adaptive
+// limiter per host. When attempts end on a failure status the caller gets
+// that response, not an error.
 //
 // Handler recovers panics into 500s (reporting each to Hooks.OnPanic, or
-// logging it to the server's ErrorLog), sheds load with 503 and Retry-After
-// when the bulkhead is full, answers 503 when a request times out before its
-// handler wrote anything, and tracks each failed request once. Clients get
+// logging it to the server's ErrorLog), answers 429 with Retry-After to a
+// client over its rate limit, sheds load with 503 and Retry-After when the
+// bulkhead is full or the adaptive limit reached, answers 503 when a
+// request times out before its handler wrote anything, and tracks each
+// failed request once. Clients get
 // plain status texts; the detail goes to the tracker and the hooks. Its
 // timeout is cooperative: the handler runs on the serving goroutine, the
 // timeout response never waits for the client under a lock nor holds the
@@ -105,7 +138,8 @@
 //
 // A successful Do through Retry, Breaker and Bulkhead allocates nothing and
 // reads the clock only for Retry.MaxElapsed or the breaker's slow-call
-// detection (tested with testing.AllocsPerRun); a per-attempt Timeout
+// detection (tested with testing.AllocsPerRun); Limit adds no allocation
+// and reads the clock only for the calls it samples; a per-attempt Timeout
 // or a Total budget costs what context.WithTimeout costs. Transport adds to
 // each request a shallow copy of it and a body wrapper when a timeout is set,
 // and two small allocations for the call's state. Hedge adds what hedge.Do
@@ -118,9 +152,11 @@
 //
 // Do returns what its layers return: retry's *retry.ExhaustedError, the
 // breaker's ErrOpen and ErrTooManyCalls, the bulkhead's ErrFull and
-// ErrQueueTimeout, a *timeout.Error, or fn's own error; each wraps its cause,
-// so errors.Is finds both. When retry gives up because the next wait would
-// end past Total (not a deadline of the caller's), its *retry.ExhaustedError
-// has Scope "total" and says so. Failure statuses are *StatusError (ErrStatus),
+// ErrQueueTimeout, limit.ErrLimitExceeded and limit.ErrQueueTimeout,
+// throttle.ErrThrottled, ratelimit.ErrLimited, a *timeout.Error, or fn's
+// own error; each wraps its cause, so errors.Is finds both. When retry
+// gives up because the next wait would end past Total (not a deadline of
+// the caller's), its *retry.ExhaustedError has Scope "total" and says so.
+// Failure statuses are *StatusError (ErrStatus),
 // panics recovered by Handler are *PanicError (ErrPanic).
 package middleware

@@ -10,18 +10,26 @@ import (
 )
 
 // Handler returns an http.Handler that serves requests with next under r's
-// server-side policies: Bulkhead, request timeout, panic recovery and error
-// tracking. Retry, Breaker, HostBreaker and fallbacks are client-side and do
-// not apply to a server: Handler ignores them (see "One Recovery per
-// dependency and per direction" in the package documentation).
+// server-side policies, outermost first: RateLimit, Bulkhead, Limit, request
+// timeout, panic recovery and error tracking. Retry, Throttle, Breaker, the
+// Host* fields and fallbacks are client-side and do not apply to a server:
+// Handler ignores them (see "One Recovery per dependency and per direction"
+// in the package documentation).
 //
 // # Load shedding
 //
-// A request the Bulkhead refuses gets 503 Service Unavailable with the plain
-// status text as its body and a Retry-After header, and next is not called.
-// Retry-After is the bulkhead's hint (its queue timeout) rounded up to whole
-// seconds, at least 1, at most MaxRetryAfter. The rejection itself, with its
-// detail, goes to the Tracker and Hooks.OnReject, never to the client.
+// A request over its client's RateLimit (keyed by RateLimitKey) gets 429
+// Too Many Requests; one the Bulkhead or the Limit refuses gets 503 Service
+// Unavailable. Each has the plain status text as its body and a Retry-After
+// header, and next is not called. Retry-After is the rejection's hint (the
+// time until the client's next token, the bulkhead's queue timeout, the
+// limiter's recent RTT) rounded up to whole seconds, at least 1, at most
+// MaxRetryAfter. The rejection itself, with its detail, goes to the Tracker
+// and Hooks.OnReject, never to the client. The Limit's token measures each
+// request from admission until next returns, and hears its failure (a
+// panic, a timeout, a failure status); a response aborted with
+// http.ErrAbortHandler, or a failure after the client went away, feeds it
+// nothing.
 //
 // # Request timeout
 //
@@ -87,7 +95,7 @@ import (
 // # Tracking
 //
 // Each failed request is tracked once, as a *PanicError, a *timeout.Error, a
-// *StatusError (a status FailureStatus reports) or the bulkhead's rejection.
+// *StatusError (a status FailureStatus reports) or the rejection.
 func (r *Recovery) Handler(next http.Handler) http.Handler {
 	d := r.Timeout
 	if d <= 0 {
@@ -108,12 +116,22 @@ type handler struct {
 var _ http.Handler = (*handler)(nil)
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if h.r.RateLimit != nil && !h.allowRate(w, req) {
+		return
+	}
 	bh := h.r.Bulkhead
 	if bh != nil {
 		if err := bh.Acquire(req.Context()); err != nil {
 			h.shed(w, req, err)
 			return
 		}
+	}
+	tok, ok := h.acquireLimit(w, req)
+	if !ok {
+		if bh != nil {
+			bh.Release()
+		}
+		return
 	}
 	tw := newTimeoutWriter(w, h.limit > 0)
 	if h.limit > 0 {
@@ -124,23 +142,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if bh != nil {
 		defer bh.Release()
 	}
+	outcome := errUnsettled // the request's failure, once recover settles it
+	if h.r.Limit != nil {
+		defer func() { limitDone(tok, req, outcome) }()
+	}
 	served := req
 	if h.limit > 0 {
 		served = tw.arm(req, h.limit, h.te, h.expired)
 		defer tw.disarm()
 	}
-	defer h.recover(tw, req)
+	defer h.recover(tw, req, &outcome)
 	h.next.ServeHTTP(tw, served)
 }
 
 // recover ends a request once next has returned or panicked: it settles the
 // response, tracks the failure and reports a panic.
-func (h *handler) recover(tw *timeoutWriter, req *http.Request) {
+func (h *handler) recover(tw *timeoutWriter, req *http.Request, outcome *error) {
 	p := recover()
 	failure, abort := tw.finish(p, h.r.isFailureStatus)
 	if p == http.ErrAbortHandler {
 		panic(p) // deliberate: net/http aborts the response quietly
 	}
+	*outcome = failure
 	if failure != nil && h.r.Tracker != nil {
 		h.r.Tracker.Track(failure)
 	}
@@ -166,7 +189,7 @@ func (h *handler) panicked(req *http.Request, pe *PanicError) {
 	logf("middleware: panic serving %s %s for %s: %v\n%s", req.Method, req.URL, req.RemoteAddr, pe.Value, pe.Stack)
 }
 
-// shed answers a request the bulkhead refused.
+// shed answers a request the bulkhead or the limit refused.
 func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 	if t := h.r.Tracker; t != nil {
 		t.Track(err)
@@ -174,13 +197,6 @@ func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 	if f := h.r.Hooks.OnReject; f != nil && req.Context().Err() == nil {
 		f(Event{Err: err, Host: req.Host, Request: req})
 	}
-	secs := int64(1)
-	if d := min(retryAfter(err), h.r.maxRetryAfter()); d > time.Second {
-		secs = int64(d / time.Second) // rounded up below, without overflow
-		if d%time.Second != 0 {
-			secs++
-		}
-	}
-	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	w.Header().Set("Retry-After", strconv.FormatInt(seconds(min(retryAfter(err), h.r.maxRetryAfter())), 10))
 	http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 }

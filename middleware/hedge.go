@@ -13,7 +13,7 @@ import (
 
 // Hedging sits between Retry and Breaker:
 //
-//	Total → Retry → Hedge → Breaker → Bulkhead → Timeout → fn
+//	Total → Retry → Hedge → Throttle → Breaker → Bulkhead → Limit → Timeout → fn
 //
 // Each attempt of the retry loop is one hedged call (hedge.Do), and each
 // of its attempts, the first and every hedge, is one breaker call with its

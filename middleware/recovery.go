@@ -12,7 +12,10 @@ import (
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/fallback"
 	"github.com/seed94f50169/resilience/hedge"
+	"github.com/seed94f50169/resilience/limit"
+	"github.com/seed94f50169/resilience/ratelimit"
 	"github.com/seed94f50169/resilience/retry"
+	"github.com/seed94f50169/resilience/throttle"
 	"github.com/seed94f50169/resilience/timeout"
 )
 
@@ -28,11 +31,40 @@ type Recovery struct {
 	// Retry re-runs failed attempts. Nil: one attempt, no retries.
 	Retry *retry.Policy
 
+	// RateLimit bounds the rate of calls, outermost, one token bucket per
+	// key: Handler refuses a request over its key's rate with 429 Too Many
+	// Requests and a Retry-After, the key being RateLimitKey(req); Do
+	// (key "") and Transport (key req.URL.Host) wait for a token, as
+	// ratelimit.Limiter.Wait does (bounded by the Group's MaxWait and the
+	// context's deadline), before the Total budget starts. A refusal is
+	// never retried and never reaches the breaker. Nil: no rate limit.
+	RateLimit *ratelimit.Group
+
+	// RateLimitKey picks a request's RateLimit key in Handler. Default: the
+	// client's IP address, from req.RemoteAddr (behind a proxy, take it
+	// from the header the proxy sets).
+	RateLimitKey func(req *http.Request) string
+
 	// Hedge sends hedged requests: each attempt of the retry loop is one
-	// hedge.Do, whose attempts each go through Breaker, Bulkhead and
-	// Timeout (see hedge.go for the order). Transport hedges only the
-	// requests it may send twice, as for retries. Nil: no hedging.
+	// hedge.Do, whose attempts each go through Throttle, Breaker, Bulkhead,
+	// Limit and Timeout (see hedge.go for the order). Transport hedges only
+	// the requests it may send twice, as for retries. Nil: no hedging.
 	Hedge *hedge.Policy
+
+	// Throttle rejects attempts locally, before the breaker, with the
+	// probability its history of accepts gives (client-side adaptive
+	// throttling): an attempt it refuses never reaches the breaker or the
+	// backend, and is retried only if Retry.Retryable accepts it. Every
+	// attempt that reached the backend reports its outcome to it. Nil: no
+	// throttle. Transport uses HostThrottle instead when that is set;
+	// Handler ignores it.
+	Throttle *throttle.Throttle
+
+	// HostThrottle, when set, makes each Transport keep one throttle per
+	// req.URL.Host, built from this configuration. At most MaxHosts are
+	// created; further hosts share Throttle (none if nil). Do and Handler
+	// ignore it.
+	HostThrottle *throttle.Config
 
 	// Breaker guards every attempt of Do and Transport: rejected attempts
 	// fail fast with breaker.ErrOpen or breaker.ErrTooManyCalls. Nil: no
@@ -52,6 +84,21 @@ type Recovery struct {
 	// (Handler). Nil: unbounded. A bulkhead rejection is retried only if
 	// Retry.Retryable is set and returns true for it.
 	Bulkhead *bulkhead.Bulkhead
+
+	// Limit bounds concurrent attempts (Do, Transport) or requests
+	// (Handler) by an adaptive limit, just inside Bulkhead: every attempt
+	// that reached the backend reports its outcome, and the RTT its token
+	// measured. A limit rejection is handled like a bulkhead one: retried
+	// only if Retry.Retryable accepts it, neither a success nor a failure to
+	// the breaker, answered 503 by Handler. Nil: no adaptive limit.
+	// Transport uses HostLimit instead when that is set.
+	Limit *limit.Limiter
+
+	// HostLimit, when set, makes each Transport keep one adaptive limiter
+	// per req.URL.Host, built from this configuration. At most MaxHosts
+	// are created; further hosts share Limit (none if nil). Do and Handler
+	// ignore it.
+	HostLimit *limit.Config
 
 	// Timeout limits each attempt (Do, Transport) or each request (Handler).
 	// Zero or negative: no per-attempt limit.
@@ -95,8 +142,9 @@ type Hooks struct {
 	// OnRetry is called before every attempt but the first, with the error
 	// that caused it.
 	OnRetry func(Event)
-	// OnReject is called when the breaker or the bulkhead refuses an
-	// attempt, or Handler sheds a request.
+	// OnReject is called when the rate limit, the throttle, the breaker,
+	// the bulkhead or the adaptive limit refuses an attempt, or Handler
+	// sheds a request.
 	OnReject func(Event)
 	// OnStateChange is called when a per-host breaker (see
 	// Recovery.HostBreaker) changes state. A Breaker built by the caller
@@ -131,8 +179,9 @@ type Event struct {
 	Request *http.Request
 }
 
-// Do calls fn through the stack r describes, outermost first: Total timeout,
-// Retry, Hedge, Breaker, Bulkhead, per-attempt Timeout. If the result is still an
+// Do calls fn through the stack r describes, outermost first: RateLimit,
+// Total timeout, Retry, Hedge, Throttle, Breaker, Bulkhead, Limit,
+// per-attempt Timeout. If the result is still an
 // error and fallbacks are given, they are tried in order (see fallback.Do)
 // with the caller's ctx. A nil r calls fn directly.
 //
@@ -153,8 +202,8 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	var err error
 	if r == nil {
 		v, err = fn(ctx)
-	} else {
-		s := stack[T]{r: r, b: r.Breaker, fn: fn, perAttempt: true, retry: r.Retry != nil, caller: ctx, hedge: r.Hedge}
+	} else if err = r.waitRate(ctx, ""); err == nil {
+		s := stack[T]{r: r, b: r.Breaker, lim: r.Limit, thr: r.Throttle, fn: fn, perAttempt: true, retry: r.Retry != nil, caller: ctx, hedge: r.Hedge}
 		if r.Total > 0 {
 			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)
 		} else {
@@ -175,6 +224,8 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 type stack[T any] struct {
 	r          *Recovery
 	b          *breaker.Breaker
+	lim        *limit.Limiter
+	thr        *throttle.Throttle
 	fn         func(context.Context) (T, error)
 	host       string
 	caller     context.Context // the caller's context, outside Total; nil if unknown
@@ -227,6 +278,13 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	if s.n > 1 && h.OnRetry != nil {
 		h.OnRetry(Event{Attempt: s.n, Err: s.prev, Host: s.host})
 	}
+	var tp throttle.Permit
+	if s.thr != nil {
+		var terr error
+		if tp, terr = s.thr.Allow(); terr != nil {
+			return v, s.bulkheadRejected(terr)
+		}
+	}
 	var full bool // the bulkhead refused the attempt
 	if s.b != nil {
 		p, rerr := s.b.Allow()
@@ -251,6 +309,7 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	} else {
 		v, full, err = s.guarded(ctx)
 	}
+	s.throttled(ctx, tp, err, full)
 	switch {
 	case full && ctx.Err() == nil:
 		return v, s.bulkheadRejected(err)
@@ -266,8 +325,9 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	return v, nil
 }
 
-// guarded runs fn inside the bulkhead and the per-attempt timeout. full
-// reports that the bulkhead refused the attempt.
+// guarded runs fn inside the bulkhead, the adaptive limit and the
+// per-attempt timeout. full reports that the bulkhead or the limit refused
+// the attempt.
 func (s *stack[T]) guarded(ctx context.Context) (v T, full bool, err error) {
 	if bh := s.r.Bulkhead; bh != nil {
 		if err := bh.Acquire(ctx); err != nil {
@@ -275,16 +335,23 @@ func (s *stack[T]) guarded(ctx context.Context) (v T, full bool, err error) {
 		}
 		defer bh.Release()
 	}
-	if d := s.r.Timeout; d > 0 && s.perAttempt {
-		v, err = timeout.Do(ctx, d, s.fn)
-	} else {
-		v, err = s.fn(ctx)
+	if s.lim != nil {
+		return s.limited(ctx)
 	}
+	v, err = s.call(ctx)
 	return v, false, err
 }
 
-// bulkheadRejected records a bulkhead rejection, which is retried only if
-// the retry policy's own Retryable says so.
+// call runs fn inside the per-attempt timeout.
+func (s *stack[T]) call(ctx context.Context) (T, error) {
+	if d := s.r.Timeout; d > 0 && s.perAttempt {
+		return timeout.Do(ctx, d, s.fn)
+	}
+	return s.fn(ctx)
+}
+
+// bulkheadRejected records a bulkhead, limit or throttle rejection, which
+// is retried only if the retry policy's own Retryable says so.
 func (s *stack[T]) bulkheadRejected(err error) error {
 	s.reject(err)
 	s.prev = err
@@ -316,11 +383,11 @@ func (s *stack[T]) failed(err error) {
 }
 
 // Validate reports the first invalid part of r, naming its field: a Retry
-// policy, HostBreaker configuration or Hedge policy that its own Validate
-// rejects. Zero
+// policy, HostBreaker, HostLimit or HostThrottle configuration or Hedge
+// policy that its own Validate rejects. Zero
 // and negative durations are valid: they turn their layer off. Do and
 // Handler never fail on an invalid r (retry takes its defaults); Transport
-// panics on an invalid HostBreaker.
+// panics on an invalid HostBreaker, HostLimit or HostThrottle.
 func (r *Recovery) Validate() error {
 	if r.Retry != nil {
 		if err := r.Retry.Validate(); err != nil {
@@ -335,6 +402,16 @@ func (r *Recovery) Validate() error {
 	if r.Hedge != nil {
 		if err := r.Hedge.Validate(); err != nil {
 			return fmt.Errorf("middleware: Hedge: %w", err)
+		}
+	}
+	if r.HostLimit != nil {
+		if err := r.HostLimit.Validate(); err != nil {
+			return fmt.Errorf("middleware: HostLimit: %w", err)
+		}
+	}
+	if r.HostThrottle != nil {
+		if err := r.HostThrottle.Validate(); err != nil {
+			return fmt.Errorf("middleware: HostThrottle: %w", err)
 		}
 	}
 	return nil

@@ -3,14 +3,21 @@ package middleware
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
+	"reflect"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/retry"
+	"github.com/seed94f50169/resilience/throttle"
 	"github.com/seed94f50169/resilience/timeout"
 )
 
@@ -19,9 +26,10 @@ import (
 const maxDrain = 64 << 10
 
 // Transport returns an http.RoundTripper that sends requests through base
-// (http.DefaultTransport if nil) under r's policies, outermost first: Total,
-// Retry, Hedge, Breaker (or one breaker per host, see HostBreaker), Bulkhead,
-// per-attempt Timeout.
+// (http.DefaultTransport if nil) under r's policies, outermost first:
+// RateLimit (keyed by host), Total, Retry, Hedge, Throttle, Breaker,
+// Bulkhead, Limit, per-attempt Timeout; HostBreaker, HostThrottle and
+// HostLimit keep one breaker, throttle and limiter per host.
 //
 // # Which requests are retried
 //
@@ -57,18 +65,32 @@ const maxDrain = 64 << 10
 // *retry.ExhaustedError wrapping the last attempt's *net.OpError or
 // *timeout.Error), so errors.Is and errors.As find both.
 //
+// Some transport errors say that the request can never succeed as it is:
+// a server certificate that fails verification (*tls.CertificateVerificationError,
+// x509.UnknownAuthorityError, x509.HostnameError, x509.CertificateInvalidError)
+// and the requests net/http refuses to send (an unsupported scheme, an
+// invalid method, header or trailer, no host in the URL). Such an error is
+// not retried and is returned as the base transport gave it; it is
+// tracked, but the breaker counts it as ignored, not as the host's failure.
+//
 // # Timeouts and bodies
 //
 // Timeout and Total bound the request through its context; they keep
 // running until the returned response's body is closed, so the body stays
 // readable after RoundTrip returns. Close it, as with any response.
 //
-// Transport panics, naming the field, if HostBreaker is set but invalid.
-func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
+// # Breakers
+//
+// The breakers of the returned *Transport can be reached for their Stats,
+// Reset or ForceOpen: see Transport.Breaker and Transport.Breakers.
+//
+// Transport panics, naming the field, if HostBreaker, HostLimit or
+// HostThrottle is set but invalid.
+func (r *Recovery) Transport(base http.RoundTripper) *Transport {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	t := &transport{
+	t := &Transport{
 		r:          r,
 		base:       base,
 		attemptErr: &timeout.Error{Limit: r.Timeout},
@@ -80,47 +102,88 @@ func (r *Recovery) Transport(base http.RoundTripper) http.RoundTripper {
 		}
 		t.hosts = breaker.NewGroup(breaker.GroupConfig{Config: *r.HostBreaker, MaxKeys: MaxHosts, OnStateChange: r.Hooks.OnStateChange})
 	}
+	t.perHost(r)
 	return t
 }
 
-type transport struct {
-	r     *Recovery
-	base  http.RoundTripper
-	hosts *breaker.Group // per-host breakers, when HostBreaker is set
+// Transport is the http.RoundTripper that Recovery.Transport returns: it
+// sends requests through a base RoundTripper under a Recovery's policies,
+// and gives access to the breakers that guard them. It is safe for
+// concurrent use. Build one with Recovery.Transport; the zero Transport is
+// not usable.
+type Transport struct {
+	r         *Recovery
+	base      http.RoundTripper
+	hosts     *breaker.Group              // per-host breakers, when HostBreaker is set
+	limits    *hostSet[limit.Limiter]     // per-host limiters, when HostLimit is set
+	throttles *hostSet[throttle.Throttle] // per-host throttles, when HostThrottle is set
 
 	// The causes of the attempt and total deadlines, shared by every call
 	// (an unwrapped *timeout.Error carries no per-call state).
 	attemptErr, totalErr *timeout.Error
 }
 
-var _ http.RoundTripper = (*transport)(nil)
+var _ http.RoundTripper = (*Transport)(nil)
 
 // CloseIdleConnections closes the idle connections of the base transport, if
 // it can, so that http.Client.CloseIdleConnections reaches through the
 // middleware.
-func (t *transport) CloseIdleConnections() {
+func (t *Transport) CloseIdleConnections() {
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
 }
 
+// Breaker returns the breaker that guards requests to host, where host is
+// spelled as in req.URL.Host ("api.example", "127.0.0.1:8080"): with
+// HostBreaker set, that host's own breaker, created now if no request has
+// created it yet (it then counts towards MaxHosts); once MaxHosts breakers
+// exist, or without HostBreaker, the shared Recovery.Breaker, which may be
+// nil. Read its Stats, or Reset or ForceOpen it, as with any breaker: the
+// requests that follow see the change.
+func (t *Transport) Breaker(host string) *breaker.Breaker {
+	if t.hosts != nil {
+		if b := t.hosts.Get(host); b != nil {
+			return b
+		}
+	}
+	return t.r.Breaker
+}
+
+// Breakers iterates over the per-host breakers created so far (by requests
+// or by Breaker), keyed by host, in no order; without HostBreaker there
+// are none. The shared Recovery.Breaker is not among them.
+func (t *Transport) Breakers() iter.Seq2[string, *breaker.Breaker] {
+	if t.hosts == nil {
+		return func(func(string, *breaker.Breaker) bool) {}
+	}
+	return t.hosts.All()
+}
+
 // RoundTrip implements http.RoundTripper.
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := t.r
 	ctx := req.Context()
+	if err := r.waitRate(ctx, req.URL.Host); err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper always closes the body
+		}
+		return nil, err
+	}
 	var cancelTotal context.CancelFunc
 	if r.Total > 0 {
 		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, t.totalErr)
 	}
 	rt := roundTrip{t: t, req: req, retry: r.Retry != nil && replayable(req)}
-	s := stack[*http.Response]{r: r, b: r.Breaker, fn: rt.send, host: req.URL.Host, retry: rt.retry, caller: req.Context()}
+	s := stack[*http.Response]{r: r, b: t.Breaker(req.URL.Host), lim: r.Limit, thr: r.Throttle, fn: rt.send, host: req.URL.Host, retry: rt.retry, caller: req.Context()}
 	if r.Hedge != nil && replayable(req) {
 		s.hedge, s.hedgeFn = r.Hedge, rt.hedgeRound
 	}
-	if t.hosts != nil {
-		if b := t.hosts.Get(s.host); b != nil {
-			s.b = b
-		}
+	if t.limits != nil {
+		s.lim = t.limits.get(s.host)
+	}
+	if t.throttles != nil {
+		s.thr = t.throttles.get(s.host)
 	}
 	resp, err := s.run(ctx)
 	if err != nil && rt.last != nil && req.Context().Err() == nil {
@@ -146,7 +209,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // roundTrip is the state of one RoundTrip across its attempts.
 type roundTrip struct {
-	t     *transport
+	t     *Transport
 	req   *http.Request
 	retry bool         // req may be sent again
 	sent  bool         // req.Body was handed to the base transport
@@ -190,6 +253,9 @@ func (rt *roundTrip) send(ctx context.Context) (*http.Response, error) {
 			}
 			cancel()
 		}
+		if rt.retry && unsendable(err) {
+			err = retry.Permanent(err)
+		}
 		return nil, err
 	}
 	if cancel != nil {
@@ -225,13 +291,79 @@ func (e *replayError) Error() string {
 }
 func (e *replayError) Unwrap() error { return e.err }
 
-// isLocal reports whether err is a failure of this side, not the backend's.
+// isLocal reports whether err is a failure of this side, not the backend's:
+// a body that could not be replayed, or a request that could not be sent
+// (see unsendable).
 func isLocal(err error) bool {
 	if err == nil {
 		return false
 	}
 	var re *replayError
-	return errors.As(err, &re)
+	return errors.As(err, &re) || unsendable(err)
+}
+
+// unsendable reports whether err, from the base transport, says that the
+// request can never succeed as it is, so that sending it again is wasted
+// and the host is not to blame: the server's certificate failed
+// verification (an unknown authority, another host's name, an expired or
+// otherwise invalid certificate), or net/http refused the request itself
+// (its scheme, method, a header or trailer, a missing URL or host).
+func unsendable(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	if errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) {
+		return true
+	}
+	return refused(err)
+}
+
+// refusals are the beginnings of the errors net/http's Transport returns,
+// before it dials, for a request it will not send. They carry no type to
+// match, only their text.
+var refusals = []string{
+	"unsupported protocol scheme ",
+	"net/http: invalid header ", // field name or value
+	"net/http: invalid trailer ",
+	"net/http: invalid method ",
+	"http: no Host in request URL",
+	"http: nil Request.URL",
+	"http: nil Request.Header",
+	"http: invalid Host header",
+}
+
+// stringErrorType is the type of errors.New's errors, which is also what
+// fmt.Errorf returns without %w: the type of every refusal.
+var stringErrorType = reflect.TypeOf(errors.New(""))
+
+// refused reports whether err, or an error its Unwrap chain leads to (up to
+// a bound), is one of net/http's refusals. It reads the text of plain
+// errors.New errors only, whose Error cannot panic, and stops at a nil
+// pointer, whose Unwrap may.
+func refused(err error) bool {
+	for range 16 {
+		if err == nil {
+			return false
+		}
+		if reflect.TypeOf(err) == stringErrorType {
+			msg := err.Error()
+			for _, r := range refusals {
+				if strings.HasPrefix(msg, r) {
+					return true
+				}
+			}
+			return false
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if v := reflect.ValueOf(err); !ok || v.Kind() == reflect.Pointer && v.IsNil() {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
 }
 
 // replayable reports whether req may be sent more than once.

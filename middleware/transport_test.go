@@ -713,3 +713,139 @@ func TestTransportStreamedFailureNotRetried(t *testing.T) {
 		})
 	}
 }
+
+// TestTransportBreakersReachable reads, forces open and resets the
+// per-host breakers of a Transport, and checks that requests see it.
+func TestTransportBreakersReachable(t *testing.T) {
+	bad := newServer(t, failUntil(100))
+	good := newServer(t, failUntil(0))
+	r := &Recovery{HostBreaker: &breaker.Config{FailureThreshold: 2, OpenTimeout: time.Hour}}
+	base := &http.Transport{}
+	t.Cleanup(base.CloseIdleConnections)
+	tr := r.Transport(base)
+	c := &http.Client{Transport: tr}
+	get := func(url string) (int, error) {
+		resp, err := c.Get(url)
+		if err != nil {
+			return 0, err
+		}
+		readAll(t, resp)
+		return resp.StatusCode, nil
+	}
+	badHost, goodHost := bad.Listener.Addr().String(), good.Listener.Addr().String()
+
+	if code, err := get(bad.URL); code != 503 || err != nil {
+		t.Fatalf("bad host: %d, %v", code, err)
+	}
+	if code, err := get(good.URL); code != 200 || err != nil {
+		t.Fatalf("good host: %d, %v", code, err)
+	}
+	if st := tr.Breaker(badHost).Stats(); st.Failures != 1 || st.Successes != 0 || st.State != breaker.Closed {
+		t.Errorf("bad host's breaker: %+v, want 1 failure, closed", st)
+	}
+	if st := tr.Breaker(goodHost).Stats(); st.Successes != 1 || st.Failures != 0 {
+		t.Errorf("good host's breaker: %+v, want 1 success", st)
+	}
+	hosts := map[string]*breaker.Breaker{}
+	for host, b := range tr.Breakers() {
+		hosts[host] = b
+	}
+	if len(hosts) != 2 || hosts[badHost] != tr.Breaker(badHost) || hosts[goodHost] != tr.Breaker(goodHost) {
+		t.Errorf("Breakers() = %v, want the breakers of %s and %s", hosts, badHost, goodHost)
+	}
+
+	// Forced open, the good host is refused without a request.
+	tr.Breaker(goodHost).ForceOpen()
+	before := good.requests.Load()
+	if _, err := get(good.URL); !errors.Is(err, breaker.ErrOpen) || good.requests.Load() != before {
+		t.Fatalf("good host forced open: err = %v after %d new requests; want ErrOpen and none", err, good.requests.Load()-before)
+	}
+	// Reset, it is served again.
+	tr.Breaker(goodHost).Reset()
+	if code, err := get(good.URL); code != 200 || err != nil {
+		t.Fatalf("good host after Reset: %d, %v", code, err)
+	}
+	// A host no request has reached yet gets its breaker at once, and the
+	// first request to it finds it as set.
+	fresh := newServer(t, failUntil(0))
+	freshHost := fresh.Listener.Addr().String()
+	tr.Breaker(freshHost).ForceOpen()
+	if _, err := get(fresh.URL); !errors.Is(err, breaker.ErrOpen) || fresh.requests.Load() != 0 {
+		t.Fatalf("fresh host forced open before any request: err = %v, %d requests", err, fresh.requests.Load())
+	}
+}
+
+func TestTransportBreakerFallsBackToShared(t *testing.T) {
+	shared := breaker.New(breaker.Config{})
+	tests := []struct {
+		name string
+		r    *Recovery
+		want *breaker.Breaker
+		n    int // per-host breakers
+	}{
+		{"no breaker", &Recovery{}, nil, 0},
+		{"shared only", &Recovery{Breaker: shared}, shared, 0},
+		{"host breakers", &Recovery{Breaker: shared, HostBreaker: &breaker.Config{}}, nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := tt.r.Transport(roundTripperOnly{})
+			b := tr.Breaker("api.example")
+			if tt.r.HostBreaker == nil && b != tt.want {
+				t.Errorf("Breaker = %p, want %p", b, tt.want)
+			}
+			if tt.r.HostBreaker != nil && (b == nil || b == shared || tr.Breaker("api.example") != b) {
+				t.Errorf("Breaker = %p, want one breaker of the host's own", b)
+			}
+			n := 0
+			for range tr.Breakers() {
+				n++
+			}
+			if n != tt.n {
+				t.Errorf("Breakers() yields %d, want %d", n, tt.n)
+			}
+		})
+	}
+	// Past MaxHosts, further hosts share the Recovery's Breaker, as their
+	// requests do.
+	tr := (&Recovery{Breaker: shared, HostBreaker: &breaker.Config{}}).Transport(roundTripperOnly{})
+	for i := range MaxHosts {
+		if b := tr.Breaker(fmt.Sprintf("h%d", i)); b == shared || b == nil {
+			t.Fatalf("host %d: Breaker = %p, want its own", i, b)
+		}
+	}
+	if b := tr.Breaker("one-too-many"); b != shared {
+		t.Errorf("host past MaxHosts: Breaker = %p, want the shared one %p", b, shared)
+	}
+}
+
+// nilPtrError's Error dereferences its receiver: it panics on a typed nil.
+type nilPtrError struct{ msg string }
+
+func (e *nilPtrError) Error() string { return e.msg }
+
+// TestTransportTracksTypedNilError has the base transport fail with a
+// typed-nil error: tracking it must not turn the failure into a panic.
+func TestTransportTracksTypedNilError(t *testing.T) {
+	base := rtFunc(func(*http.Request) (*http.Response, error) { return nil, (*nilPtrError)(nil) })
+	tracker := errtrack.New(errtrack.Config{})
+	r := &Recovery{Retry: quickRetry(2), Breaker: breaker.New(breaker.Config{}), Tracker: tracker}
+	_, err := r.Transport(base).RoundTrip(mustGet(t, "http://api.example/"))
+	var ex *retry.ExhaustedError
+	var np *nilPtrError
+	if !errors.As(err, &ex) || ex.Attempts != 2 || !errors.As(err, &np) || np != nil {
+		t.Fatalf("err is not a retry.ExhaustedError after 2 attempts wrapping the typed nil")
+	}
+	recs := tracker.Recent()
+	if len(recs) != 2 {
+		t.Fatalf("tracked %d errors, want 2", len(recs))
+	}
+	for i, rec := range recs {
+		if rec.Class != errtrack.Unknown || rec.Err != error((*nilPtrError)(nil)) {
+			t.Errorf("record %d: class %q, err %#v; want the typed nil itself, unknown", i, rec.Class, rec.Err)
+		}
+	}
+	if st := r.Breaker.Stats(); st.Failures != 2 {
+		t.Errorf("breaker stats %+v, want 2 failures", st)
+	}
+}

@@ -24,7 +24,7 @@
 //	no jitter        1851    61.2s
 //	equal jitter      889     6.6s
 //	full jitter       877     4.9s
-//	decorrelated     1007     4.3s
+//	decorrelated     1000     4.6s
 //
 // They agree with the post on every conclusion it draws:
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -109,10 +110,86 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-func TestNiceCeil(t *testing.T) {
-	for _, tt := range []struct{ in, want float64 }{{0, 1}, {0.3, 0.5}, {7, 10}, {12, 20}, {2000, 2000}, {2001, 5000}} {
-		if got := niceCeil(tt.in); got != tt.want {
-			t.Errorf("niceCeil(%v) = %v, want %v", tt.in, got, tt.want)
+func TestAxis(t *testing.T) {
+	tests := []struct {
+		maxY, top, step float64
+	}{
+		{0, 1, 0.25},
+		{-3, 1, 0.25},
+		{0.3, 0.35, 0.05},
+		{7, 8, 1},
+		{12, 14, 2},
+		{2000, 2500, 500},
+		{2423, 2500, 500},
+		{4.881, 6, 1},
+		{61.151, 70, 10},
+		{1e6, 1.2e6, 200000},
+	}
+	for _, tt := range tests {
+		top, step := axis(tt.maxY)
+		if math.Abs(top-tt.top) > 1e-9*tt.top || math.Abs(step-tt.step) > 1e-9*tt.step {
+			t.Errorf("axis(%v) = %v, %v; want %v, %v", tt.maxY, top, step, tt.top, tt.step)
+		}
+	}
+	// Every maximum gets a little headroom, not a lot, and readable ticks.
+	for maxY := 0.01; maxY < 1e7; maxY *= 1.07 {
+		top, step := axis(maxY)
+		n := top / step
+		if top < maxY*(1+minHeadroom) || top > maxY*1.35 || n > maxTicks+1e-9 || n < 3-1e-9 {
+			t.Fatalf("axis(%v) = top %v, step %v: %.2f ticks, headroom %.0f%%", maxY, top, step, n, (top/maxY-1)*100)
+		}
+		if math.Abs(n-math.Round(n)) > 1e-6 {
+			t.Fatalf("axis(%v): top %v is not a multiple of step %v", maxY, top, step)
+		}
+	}
+}
+
+func TestTickLabel(t *testing.T) {
+	for _, tt := range []struct {
+		v, step float64
+		want    string
+	}{{0, 500, "0"}, {2500, 500, "2500"}, {1.5000000000000002, 0.5, "1.5"}, {0.35, 0.05, "0.35"}, {7.5, 2.5, "7.5"}, {30, 10, "30"}} {
+		if got := tickLabel(tt.v, tt.step); got != tt.want {
+			t.Errorf("tickLabel(%v, %v) = %q, want %q", tt.v, tt.step, got, tt.want)
+		}
+	}
+}
+
+// TestChartFitsData checks the scaling of the committed chart's data: in
+// each panel the highest point of every line lies within the frame, and
+// the highest of all comes close to the frame's top, so the curves use the
+// height instead of being squashed at the bottom.
+func TestChartFitsData(t *testing.T) {
+	svg := chart(run([]int{5, 50, 100}, 3, 1))
+	frames := regexp.MustCompile(`<rect x="(\d+)" y="(\d+)" width="\d+" height="(\d+)" fill="none"`).FindAllStringSubmatch(svg, -1)
+	if len(frames) != 2 {
+		t.Fatalf("%d frames, want 2", len(frames))
+	}
+	lines := regexp.MustCompile(`<polyline [^>]*points="([^"]*)"`).FindAllStringSubmatch(svg, -1)
+	if len(lines) != 2*len(algorithms) {
+		t.Fatalf("%d lines, want %d", len(lines), 2*len(algorithms))
+	}
+	for i, f := range frames {
+		var x0, top, height float64
+		fmt.Sscan(f[1], &x0)
+		fmt.Sscan(f[2], &top)
+		fmt.Sscan(f[3], &height)
+		bottom := top + height
+		highest := bottom
+		for _, l := range lines[i*len(algorithms) : (i+1)*len(algorithms)] {
+			for _, pt := range strings.Fields(l[1]) {
+				var x, y float64
+				if _, err := fmt.Sscanf(pt, "%f,%f", &x, &y); err != nil {
+					t.Fatalf("point %q: %v", pt, err)
+				}
+				if y < top || y > bottom || x < x0 {
+					t.Errorf("panel %d: point %v,%v outside the frame (top %v, bottom %v)", i, x, y, top, bottom)
+				}
+				highest = min(highest, y)
+			}
+		}
+		if fill := (bottom - highest) / height; fill < 0.75 {
+			t.Errorf("panel %d: the data fills %.0f%% of the height, want at least 75%%", i, fill*100)
 		}
 	}
 }

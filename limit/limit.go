@@ -1,0 +1,515 @@
+package limit
+
+import (
+	"context"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Stats is a snapshot of a Limiter's state, its estimates and its totals
+// since New.
+type Stats struct {
+	Limit    int // the current limit
+	InFlight int // calls holding a slot now
+	Queued   int // callers waiting for a slot now
+
+	Acquired      uint64 // successful Acquire calls
+	Rejected      uint64 // rejections: limit reached with a full queue, queue timeouts
+	QueueTimeouts uint64 // the part of Rejected that waited MaxWait
+	Canceled      uint64 // callers whose context ended before they got a slot
+	Samples       uint64 // measured outcomes counted in a window
+	Drops         uint64 // the part of Samples that were drops
+	Windows       uint64 // sample windows closed: steps of the algorithm
+	Probes        uint64 // probe windows closed
+
+	ShortRTT time.Duration // average RTT of the last window; 0 before the first
+	LongRTT  time.Duration // Gradient2: long-term average of the windows, its reference; else 0
+	MinRTT   time.Duration // Vegas: least window average since the last probe, its reference; else 0
+}
+
+// Sampling. Reading the clock twice costs more than the rest of a call
+// through the Limiter, so at high call rates only one call in stride is
+// measured, the stride being a power of two chosen so that measured calls
+// start about sampleSpacing apart. Below one call per sampleSpacing every
+// call is measured. Which calls are measured is decided by a Fibonacci hash
+// of the admission sequence number, so a periodic pattern in the traffic
+// (every fourth call fails) is not aliased by a periodic choice; drops and
+// successes are thinned alike, and the algorithms see the same proportions.
+// A timer returns the stride to 1 when no measured call started for
+// sampleIdle, so a burst followed by a trickle is not left unmeasured.
+const (
+	sampleSpacing = 4 * time.Microsecond
+	sampleIdle    = time.Millisecond
+	maxStride     = 1024
+	fibonacci16   = 40503 // 2^16/φ, odd
+)
+
+// sampled reports whether the call with admission sequence number seq is
+// measured, given below = 2^16/stride.
+func sampled(seq uint16, below uint32) bool { return uint32(seq*fibonacci16) < below }
+
+// Layout of Limiter.state.
+const (
+	inflightMask uint64 = 1<<24 - 1
+	queuedOne    uint64 = 1 << 24
+	queuedMask          = inflightMask << 24
+	admitMask           = 1<<48 - 1 // in flight and queued
+	seqOne       uint64 = 1 << 48
+	minusOne            = ^uint64(0)       // adding it removes one slot
+	dequeue             = ^(queuedOne - 1) // adding it removes one queued caller
+)
+
+// Limiter bounds how many calls run at once by a limit that follows the
+// measured latency and drops. It is safe for concurrent use. Create it
+// with New; a zero Limiter rejects every call.
+type Limiter struct {
+	// state packs the slots in use (bits 0-23), the queued callers (bits
+	// 24-47, equal under mu to the queue's length) and a sequence number
+	// of admissions (bits 48-63, wrapping), which picks the sampled calls.
+	// Invariant: a caller is queued only while the slots in use reach the
+	// limit, so state&admitMask < limit exactly when a slot is free and
+	// nobody waits: only then do the lock-free paths change state (Acquire:
+	// CAS +1; release: CAS -1 when nobody waits). The limit itself changes
+	// only under mu, and whoever raises it grants waiters up to it. Hence,
+	// as in package bulkhead:
+	//   - no lost wake-up: a caller queues by a CAS under mu that fails if
+	//     a lock-free release freed a slot meanwhile, and once anyone is
+	//     queued every release takes mu and hands its slot on;
+	//   - FIFO: while anyone is queued the fast path is closed to
+	//     newcomers, and the head of the queue is served first;
+	//   - no leaked slot: a caller leaving the queue learns under mu
+	//     whether it was granted a slot meanwhile, and then releases it.
+	// A lowered limit is not enforced on calls already running: releases
+	// then free slots without handing them on until in flight < limit.
+	state       atomic.Uint64
+	limit       atomic.Uint64 // the current limit; stored under mu
+	sampleBelow atomic.Uint32 // 2^16/stride: see sampled; stored under mu
+	acquired    atomic.Uint64
+
+	epoch         time.Time
+	maxQueued     uint64
+	maxWait       time.Duration
+	isIgnored     func(error) bool
+	isDrop        func(error) bool
+	onLimitChange func(from, to int)
+	full          RejectedError
+	timedOut      RejectedError
+	retryAfter    atomic.Int64 // the hint of rejections, in ns
+
+	mu         sync.Mutex
+	head, tail *waiter     // FIFO queue, guarded by mu
+	pool       sync.Pool   // of *waiter, so waiting allocates nothing
+	est        estimator   // guarded by mu
+	stride     uint64      // guarded by mu
+	idle       *time.Timer // guarded by mu: resets the stride; armed while stride > 1
+	lastStart  int64       // guarded by mu: start of the latest-started sampled call
+	lastSeq    uint16      // guarded by mu: its sequence number
+
+	rejected, timeouts, canceled atomic.Uint64
+}
+
+type waiter struct {
+	next, prev *waiter
+	ready      chan struct{} // buffered; receives one value when granted
+	granted    bool          // guarded by mu
+	seq        uint16        // guarded by mu: the sequence number of the grant
+	timer      *time.Timer   // max wait, reused with the waiter
+}
+
+// New returns a Limiter for cfg. It panics with the message of
+// cfg.Validate() if cfg is invalid.
+func New(cfg Config) *Limiter {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		panic(err.Error())
+	}
+	l := &Limiter{
+		epoch:         time.Now(),
+		maxQueued:     uint64(cfg.MaxQueued),
+		maxWait:       cfg.MaxWait,
+		isIgnored:     cfg.IsIgnored,
+		isDrop:        cfg.IsDrop,
+		onLimitChange: cfg.OnLimitChange,
+		est:           newEstimator(cfg),
+		stride:        1,
+	}
+	l.sampleBelow.Store(1 << 16)
+	l.full = RejectedError{l: l}
+	l.timedOut = RejectedError{l: l, queueTimeout: true}
+	l.limit.Store(uint64(cfg.InitialLimit))
+	l.retryAfter.Store(int64(minRetryAfter))
+	return l
+}
+
+// now returns the time since l.epoch in ns, plus one, so it is never 0.
+func (l *Limiter) now() int64 { return int64(time.Since(l.epoch)) + 1 }
+
+// Token is a slot held by one call, returned by Acquire. It is a small
+// value: copy it freely, but end it exactly once, with Done or Ignore. The
+// zero Token (what a failed Acquire returns) holds nothing, and its Done
+// and Ignore do nothing.
+type Token struct {
+	l     *Limiter
+	start int64 // when the call started, by l.now(), if it is sampled; else 0
+	seq   uint16
+}
+
+// Acquire takes a slot, waiting in the FIFO queue if the limit is reached
+// and a queue is configured. Every successful Acquire must be followed by
+// exactly one Done or Ignore on the returned Token.
+//
+// It fails with ctx.Err() if ctx is already done or ends while waiting (the
+// caller leaves the queue and no slot is lost), with a *RejectedError
+// matching ErrLimitExceeded if the limit is reached and the queue is full
+// (or off), and with one matching ErrQueueTimeout after MaxWait in the
+// queue. A free slot is taken, and without a queue a rejection made,
+// without locking or allocating.
+func (l *Limiter) Acquire(ctx context.Context) (Token, error) {
+	if err := ctx.Err(); err != nil {
+		l.canceled.Add(1)
+		return Token{}, err
+	}
+	lim := l.limit.Load()
+	for {
+		s := l.state.Load()
+		if s&admitMask >= lim { // limit reached, or callers queued
+			if l.maxQueued == 0 && s&admitMask >= l.limit.Load() {
+				// No queue to join: shedding load takes no lock.
+				l.rejected.Add(1)
+				return Token{}, &l.full
+			}
+			return l.acquireSlow(ctx)
+		}
+		if n := s + 1 + seqOne; l.state.CompareAndSwap(s, n) {
+			return l.token(uint16(n >> 48)), nil
+		}
+	}
+}
+
+// token returns the Token of an admitted call with sequence number seq,
+// reading the clock only if the call is sampled.
+func (l *Limiter) token(seq uint16) Token {
+	l.acquired.Add(1)
+	if !sampled(seq, l.sampleBelow.Load()) {
+		return Token{l: l}
+	}
+	return Token{l: l, start: l.now(), seq: seq}
+}
+
+func (l *Limiter) acquireSlow(ctx context.Context) (Token, error) {
+	l.mu.Lock()
+	for {
+		s := l.state.Load()
+		if s&admitMask < l.limit.Load() {
+			if n := s + 1 + seqOne; l.state.CompareAndSwap(s, n) {
+				l.mu.Unlock()
+				return l.token(uint16(n >> 48)), nil
+			}
+			continue // a fast path changed state; look again
+		}
+		if (s&queuedMask)/queuedOne >= l.maxQueued {
+			l.mu.Unlock()
+			l.rejected.Add(1)
+			return Token{}, &l.full
+		}
+		// Fails only if a lock-free release freed a slot meanwhile.
+		if l.state.CompareAndSwap(s, s+queuedOne) {
+			break
+		}
+	}
+	w, _ := l.pool.Get().(*waiter)
+	if w == nil {
+		w = &waiter{ready: make(chan struct{}, 1)}
+	}
+	w.granted, w.prev = false, l.tail
+	if l.tail == nil {
+		l.head = w
+	} else {
+		l.tail.next = w
+	}
+	l.tail = w
+	l.mu.Unlock()
+
+	t, err := l.wait(ctx, w)
+	l.pool.Put(w)
+	return t, err
+}
+
+// wait blocks until w is granted a slot, ctx ends or MaxWait passes. It
+// leaves w reusable: unlinked, its channel and timer drained.
+func (l *Limiter) wait(ctx context.Context, w *waiter) (Token, error) {
+	var expired <-chan time.Time
+	if l.maxWait > 0 {
+		if w.timer == nil {
+			w.timer = time.NewTimer(l.maxWait)
+		} else {
+			w.timer.Reset(l.maxWait)
+		}
+		expired = w.timer.C
+	}
+	stopTimer := func() {
+		// Drain a value sent before Stop, for the pre-Go 1.23 timer
+		// semantics that a main module may still ask for.
+		if expired != nil && !w.timer.Stop() {
+			select {
+			case <-expired:
+			default:
+			}
+		}
+	}
+	select {
+	case <-w.ready:
+		stopTimer()
+		return l.token(w.seq), nil
+	case <-ctx.Done():
+		stopTimer()
+		if !l.leave(w) {
+			<-w.ready   // sent under mu, so already buffered
+			l.release() // granted as ctx ended: pass the slot on
+		}
+		l.canceled.Add(1)
+		return Token{}, ctx.Err()
+	case <-expired:
+		if !l.leave(w) { // granted as the timer fired: keep the slot
+			<-w.ready
+			return l.token(w.seq), nil
+		}
+		l.rejected.Add(1)
+		l.timeouts.Add(1)
+		return Token{}, &l.timedOut
+	}
+}
+
+// leave removes w from the queue and reports true, or reports false if w
+// has already been granted a slot.
+func (l *Limiter) leave(w *waiter) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w.granted {
+		return false
+	}
+	l.unlink(w)
+	l.state.Add(dequeue)
+	return true
+}
+
+func (l *Limiter) unlink(w *waiter) {
+	if w.prev == nil {
+		l.head = w.next
+	} else {
+		w.prev.next = w.next
+	}
+	if w.next == nil {
+		l.tail = w.prev
+	} else {
+		w.next.prev = w.prev
+	}
+	w.next, w.prev = nil, nil
+}
+
+// grantLocked hands slots to queued callers while the limit allows, after
+// the limit grew. It requires l.mu to be held.
+func (l *Limiter) grantLocked() {
+	for l.head != nil && l.state.Load()&inflightMask < l.limit.Load() {
+		l.grantHeadLocked(1)
+	}
+}
+
+// grantHeadLocked gives a slot to the head of the queue; add is 1 for a
+// new slot, 0 for one handed over by a releasing call. It requires l.mu.
+func (l *Limiter) grantHeadLocked(add uint64) {
+	w := l.head
+	l.unlink(w)
+	w.granted = true
+	n := l.state.Add(add + seqOne - queuedOne)
+	w.seq = uint16(n >> 48)
+	w.ready <- struct{}{} // never blocks: the buffer is empty until now
+}
+
+// release frees a slot, or hands it to the longest-waiting caller.
+func (l *Limiter) release() {
+	for {
+		s := l.state.Load()
+		switch {
+		case s&queuedMask != 0:
+			if l.releaseSlow() {
+				return
+			}
+		case s&inflightMask == 0:
+			panic("limit: Done without Acquire")
+		case l.state.CompareAndSwap(s, s-1):
+			return
+		}
+	}
+}
+
+// releaseSlow releases a slot while callers are queued. It reports false
+// if the queue emptied before mu was taken.
+func (l *Limiter) releaseSlow() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.head == nil {
+		return false
+	}
+	if l.state.Load()&inflightMask > l.limit.Load() {
+		l.state.Add(minusOne) // over a lowered limit: nobody gets this slot
+		return true
+	}
+	l.grantHeadLocked(0)
+	return true
+}
+
+// Done ends the call and reports its outcome: nil is a success; an error
+// is ignored (IsIgnored), a drop (IsDrop) or else a success. A sampled
+// call feeds its RTT, measured from Acquire to Done, and its outcome to
+// the algorithm, which may change the limit; OnLimitChange is then called
+// after the slot is released. Done panics if no slot is held at all.
+func (t Token) Done(err error) {
+	l := t.l
+	if l == nil {
+		return
+	}
+	if t.start == 0 || (err != nil && l.isIgnored(err)) {
+		l.release()
+		return
+	}
+	from, to := l.record(t, err != nil && l.isDrop(err))
+	l.release()
+	if from != to && l.onLimitChange != nil {
+		l.onLimitChange(from, to)
+	}
+}
+
+// Ignore ends the call without reporting an outcome: the slot is released
+// and nothing is sampled. Use it for calls that say nothing about the
+// backend, such as ones the caller abandoned.
+func (t Token) Ignore() {
+	if t.l != nil {
+		t.l.release()
+	}
+}
+
+// record feeds the sample of t to the estimator and publishes the new
+// limit. It returns the limit before and after.
+func (l *Limiter) record(t Token, drop bool) (from, to int) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.adaptSampling(t)
+	inflight := int(l.state.Load() & inflightMask)
+	from = int(l.limit.Load())
+	if !l.est.add(t.start, now, inflight, drop) {
+		return from, from
+	}
+	to = int(l.est.current()) // in [MinLimit, MaxLimit], MinLimit ≥ 1
+	if to != from {
+		l.limit.Store(uint64(to))
+		if to > from {
+			l.grantLocked()
+		}
+	}
+	hint := min(max(time.Duration(l.est.shortRTT), minRetryAfter), maxRetryAfter)
+	l.retryAfter.Store(int64(hint))
+	return from, to
+}
+
+// adaptSampling moves the stride to the call rate seen between the
+// latest-started sampled call and t. It requires l.mu.
+func (l *Limiter) adaptSampling(t Token) {
+	if t.start <= l.lastStart {
+		return // an older call finishing late, or one started at the same instant
+	}
+	calls := uint64(t.seq - l.lastSeq) // wraps like the sequence numbers
+	if gap := t.start - l.lastStart; l.lastStart != 0 && calls != 0 && calls < 1<<15 {
+		want := uint64(sampleSpacing) * calls / uint64(gap)
+		stride := min(max(want, 1), 2*l.stride, maxStride) // grow by doubling at most
+		stride = 1 << (bits.Len64(stride) - 1)             // a power of two
+		l.setStride(stride)
+	}
+	l.lastStart, l.lastSeq = t.start, t.seq
+}
+
+// setStride requires l.mu.
+func (l *Limiter) setStride(stride uint64) {
+	if stride == l.stride {
+		return
+	}
+	if l.stride == 1 {
+		if l.idle == nil {
+			l.idle = time.AfterFunc(sampleIdle, l.checkIdle)
+		} else {
+			l.idle.Reset(sampleIdle)
+		}
+	}
+	l.stride = stride
+	l.sampleBelow.Store(uint32(1<<16) / uint32(stride))
+}
+
+// checkIdle runs on the idle timer: if no measured call started for
+// sampleIdle the call rate has fallen far below what the stride was made
+// for, and every call is measured again; else it looks again later.
+func (l *Limiter) checkIdle() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stride == 1 {
+		return
+	}
+	if time.Duration(l.now()-l.lastStart) >= sampleIdle {
+		l.stride = 1
+		l.sampleBelow.Store(1 << 16)
+		return
+	}
+	l.idle.Reset(sampleIdle)
+}
+
+// Stats returns a snapshot of l's state, estimates and totals. InFlight
+// and Queued are read together, atomically.
+func (l *Limiter) Stats() Stats {
+	s := l.state.Load()
+	st := Stats{
+		Limit:         int(l.limit.Load()),
+		InFlight:      int(s & inflightMask),
+		Queued:        int((s & queuedMask) / queuedOne),
+		Acquired:      l.acquired.Load(),
+		Rejected:      l.rejected.Load(),
+		QueueTimeouts: l.timeouts.Load(),
+		Canceled:      l.canceled.Load(),
+	}
+	l.mu.Lock()
+	st.Samples, st.Drops = l.est.samples, l.est.drops
+	st.Windows, st.Probes = l.est.windows, l.est.probes
+	st.ShortRTT = time.Duration(l.est.shortRTT)
+	st.LongRTT = time.Duration(l.est.longRTT)
+	st.MinRTT = time.Duration(l.est.noLoadRTT)
+	l.mu.Unlock()
+	return st
+}
+
+// Do runs fn while holding a slot of l, and returns fn's results, or the
+// error of Acquire without running fn. fn's outcome is reported with Done,
+// unless it failed after ctx ended (the caller gave up: Ignore). The slot
+// is released when fn returns, also when it panics; the panic then goes
+// on, and nothing is sampled.
+func Do[T any](ctx context.Context, l *Limiter, fn func(context.Context) (T, error)) (T, error) {
+	t, err := l.Acquire(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			t.Ignore()
+		}
+	}()
+	v, err := fn(ctx)
+	finished = true
+	if err != nil && ctx.Err() != nil {
+		t.Ignore()
+	} else {
+		t.Done(err)
+	}
+	return v, err
+}
