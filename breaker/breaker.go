@@ -215,6 +215,12 @@ func (b *Breaker) Allow() (Permit, error) {
 	if w&stateMask|b.plain == plainBit {
 		return Permit{b: b, w: w | plainBit}, nil
 	}
+	return b.admit(w)
+}
+
+// admit is Allow past its fast path: through the watch of calls in flight
+// when StuckAfter is set.
+func (b *Breaker) admit(w uint64) (Permit, error) {
 	if b.watch != nil {
 		return b.allowWatched(w)
 	}
@@ -614,7 +620,7 @@ func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, err
 		p = Permit{b: b, w: w | plainBit}
 	} else {
 		var err error
-		if p, err = b.allow(w); err != nil {
+		if p, err = b.admit(w); err != nil {
 			var zero T
 			return zero, err
 		}
@@ -645,7 +651,7 @@ func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error 
 		p = Permit{b: b, w: w | plainBit}
 	} else {
 		var err error
-		if p, err = b.allow(w); err != nil {
+		if p, err = b.admit(w); err != nil {
 			return err
 		}
 	}
