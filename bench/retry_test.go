@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	avast "github.com/avast/retry-go/v4"
+	avast5 "github.com/avast/retry-go/v5"
 	cenkalti "github.com/cenkalti/backoff/v5"
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
@@ -46,6 +47,12 @@ var retryCases = []retryCase{
 			return avast.DoWithData(succeed, avast.Context(ctx), avast.Attempts(3),
 				avast.Delay(100*time.Millisecond), avast.MaxDelay(5*time.Second))
 		}
+	}},
+	{"avast-v5", func(ctx context.Context) func() (int, error) {
+		// v5 builds a retrier from the options once and reuses it.
+		r := avast5.NewWithData[int](avast5.Context(ctx), avast5.Attempts(3),
+			avast5.Delay(100*time.Millisecond), avast5.MaxDelay(5*time.Second))
+		return func() (int, error) { return r.Do(succeed) }
 	}},
 	{"sethvargo", func(ctx context.Context) func() (int, error) {
 		return func() (int, error) {

@@ -233,6 +233,12 @@ func (b *Breaker) Allow() (Permit, error) {
 	if w&stateMask|b.plain == plainBit {
 		return Permit{b: b, w: w | plainBit}, nil
 	}
+	return b.admit(w)
+}
+
+// admit is Allow past its fast path: through the watch of calls in flight
+// when StuckAfter is set.
+func (b *Breaker) admit(w uint64) (Permit, error) {
 	if b.watch != nil {
 		return b.allowWatched(w)
 	}
@@ -637,20 +643,31 @@ func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, err
 		var zero T
 		return zero, err
 	}
-	p, err := b.Allow()
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			p.record(failure)
+	// Allow, with its fast path written out: Allow itself is just over
+	// the compiler's inlining budget.
+	var p Permit
+	if w := b.word.Load(); w&stateMask|b.plain == plainBit {
+		p = Permit{b: b, w: w | plainBit}
+	} else {
+		var err error
+		if p, err = b.admit(w); err != nil {
+			var zero T
+			return zero, err
 		}
-	}()
+	}
+	defer p.unwinding()
 	v, err := fn(ctx)
-	ok = true
-	p.Done(err)
+	q := p.take()
+	if err == nil && q.w&plainBit != 0 {
+		// Done's fast path, written out: a closed-state success of a
+		// plain breaker.
+		b.shard().successes.Add(1)
+		if b.word.Load()&failMask != 0 {
+			b.clearFails(q.w)
+		}
+		return v, nil
+	}
+	q.Done(err)
 	return v, err
 }
 
@@ -659,18 +676,40 @@ func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	p, err := b.Allow()
-	if err != nil {
-		return err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			p.record(failure)
+	var p Permit // as in the package-level Do
+	if w := b.word.Load(); w&stateMask|b.plain == plainBit {
+		p = Permit{b: b, w: w | plainBit}
+	} else {
+		var err error
+		if p, err = b.admit(w); err != nil {
+			return err
 		}
-	}()
-	err = fn(ctx)
-	ok = true
-	p.Done(err)
+	}
+	defer p.unwinding()
+	err := fn(ctx)
+	q := p.take()
+	if err == nil && q.w&plainBit != 0 { // as in the package-level Do
+		b.shard().successes.Add(1)
+		if b.word.Load()&failMask != 0 {
+			b.clearFails(q.w)
+		}
+		return nil
+	}
+	q.Done(err)
 	return err
+}
+
+// unwinding, deferred by Do, records a failure if fn panicked: fn
+// returned normally exactly when Do has taken the Permit back (take).
+func (p *Permit) unwinding() {
+	if p.b != nil {
+		p.record(failure)
+	}
+}
+
+// take returns p and empties *p, so that unwinding records nothing.
+func (p *Permit) take() Permit {
+	q := *p
+	p.b = nil
+	return q
 }

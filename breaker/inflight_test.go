@@ -1,7 +1,9 @@
 package breaker
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -213,4 +215,38 @@ func TestStuckSeqWraps(t *testing.T) {
 			t.Errorf("%+v, want 2 stuck, 2 consecutive failures", s)
 		}
 	})
+}
+
+// Do watches its calls too: two calls stuck in Do open the breaker for the
+// next one, through either form of Do.
+func TestStuckThroughDo(t *testing.T) {
+	forms := map[string]func(b *Breaker, fn func(context.Context) error) error{
+		"package Do": func(b *Breaker, fn func(context.Context) error) error {
+			_, err := Do(context.Background(), b, func(ctx context.Context) (int, error) { return 0, fn(ctx) })
+			return err
+		},
+		"method Do": func(b *Breaker, fn func(context.Context) error) error { return b.Do(context.Background(), fn) },
+	}
+	for name, do := range forms {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := New(Config{FailureThreshold: 2, StuckAfter: time.Second})
+				hang := make(chan struct{})
+				var wg sync.WaitGroup
+				for range 2 {
+					wg.Go(func() { do(b, func(context.Context) error { <-hang; return nil }) })
+				}
+				synctest.Wait()
+				time.Sleep(2 * time.Second)
+				if err := do(b, func(context.Context) error { return nil }); !errors.Is(err, ErrOpen) {
+					t.Errorf("after two calls stuck for 2s: %v, want ErrOpen", err)
+				}
+				close(hang)
+				wg.Wait()
+				if s := b.Stats(); s.Stuck != 2 {
+					t.Errorf("Stuck = %d, want 2", s.Stuck)
+				}
+			})
+		})
+	}
 }

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // NoQueue, as Config.MaxQueued, turns the queue off: when every slot is
@@ -112,25 +115,44 @@ type Stats struct {
 // It is safe for concurrent use. Create it with New; a zero Bulkhead
 // rejects every call.
 type Bulkhead struct {
-	// state packs the slots in use (low 32 bits) and the number of queued
-	// callers (high 32 bits), which under mu equals the queue's length.
-	// Invariant: a caller is queued only while every slot is in use. So
-	// state < max exactly when a slot is free and nobody waits: only then
-	// do the lock-free paths change state (Acquire: CAS +1; Release: CAS
-	// -1 when nobody waits). Hence:
-	//   - slots in use never exceed max: they grow only by a CAS from a
-	//     state below max, and a hand-off passes a slot without a change;
-	//   - no lost wake-up: a caller queues by a CAS that fails if a
-	//     lock-free Release freed a slot meanwhile, and once anyone is
-	//     queued every Release takes mu and hands its slot to the head;
-	//   - FIFO: while anyone is queued the fast path is closed to
-	//     newcomers, and the head of the queue is always served first;
+	// state packs the slots claimed (low 32 bits) and the number of queued
+	// callers (high 32 bits), which under mu equals the queue's length. A
+	// slot is claimed by its holder, and for a moment by a caller whose
+	// optimistic add found the bulkhead full: it takes the claim back at
+	// once, through the same path as Release. So claimed >= held always.
+	// Who writes state, and how:
+	//   - Acquire's fast path adds one claim; it keeps it only if the word
+	//     was below max, that is a slot was free and nobody was queued;
+	//   - Release (and the undo of a failed claim) subtracts one claim; if
+	//     callers were queued and fewer than max claims remain, it takes mu
+	//     and hands the free slots to the head of the queue;
+	//   - under mu only: queueing (a CAS that adds one queued caller, made
+	//     only while claims >= max), a hand-off (one claim more and one
+	//     queued caller less, in one add, made only while claims < max) and
+	//     leaving the queue (one queued caller less).
+	// Hence:
+	//   - slots held never exceed max: a fast claim is kept only from a
+	//     word below max, and a hand-off happens only while claims, which
+	//     count every holder, are below max;
+	//   - no lost wake-up: a caller queues only while claims >= max, so a
+	//     later drop below max is made by a subtraction that sees the queue
+	//     and hands over; one made before the caller queued fails its CAS;
+	//   - FIFO: while anyone is queued the fast path keeps no claim, and the
+	//     head of the queue is always served first;
 	//   - no leaked slot: a caller leaving the queue learns under mu
 	//     whether it was granted a slot meanwhile, and then releases it.
-	state    atomic.Uint64
-	acquired atomic.Uint64
+	// A caller may find the bulkhead full, and queue or be rejected, while
+	// a slot is held by nobody but still claimed by a caller backing out;
+	// that claim is gone a few instructions later and, if the caller
+	// queued, its slot is handed to the queue.
+	state atomic.Uint64
+	_     [56]byte // keep the other fields off state's cache line
+
+	acquired []counter // successful acquisitions, sharded by goroutine stack
+	shift    uint      // 64 - log2(len(acquired))
 
 	max          uint64
+	obs          []Observer // Config.Observers, read with max; see observe.go
 	maxQueued    uint64
 	full         RejectedError
 	queueTimeout time.Duration
@@ -141,15 +163,22 @@ type Bulkhead struct {
 	pool       sync.Pool // of *waiter, so waiting allocates nothing
 
 	rejected, timeouts, canceled atomic.Uint64
-
-	obs []Observer // Config.Observers; see observe.go
 }
 
-// queuedOne is one queued caller in state; adding dequeue removes one.
+// queuedOne is one queued caller in state; adding dequeue removes one;
+// claimMask selects the claims.
 const (
 	queuedOne uint64 = 1 << 32
 	dequeue          = ^(queuedOne - 1)
+	claimMask        = queuedOne - 1
 )
+
+// counter is one shard of the acquisitions total, on a cache line of its
+// own.
+type counter struct {
+	n atomic.Uint64
+	_ [56]byte
+}
 
 type waiter struct {
 	next, prev *waiter
@@ -177,7 +206,13 @@ func New(cfg Config) *Bulkhead {
 		cfg.QueueTimeout = 5 * time.Second
 	}
 	hint := max(cfg.QueueTimeout, 0)
+	n := 4 // shards of acquired: 4 per CPU, at most 64
+	for n < 4*runtime.GOMAXPROCS(0) && n < 64 {
+		n *= 2
+	}
 	return &Bulkhead{
+		acquired:     make([]counter, n),
+		shift:        uint(64 - bits.TrailingZeros(uint(n))),
 		max:          uint64(cfg.MaxConcurrent),
 		maxQueued:    uint64(cfg.MaxQueued),
 		queueTimeout: cfg.QueueTimeout,
@@ -203,10 +238,11 @@ func (b *Bulkhead) Acquire(ctx context.Context) error {
 		b.canceled.Add(1)
 		return err
 	}
-	if b.tryFast() {
-		b.acquired.Add(1)
+	if b.state.Add(1) <= b.max { // a slot was free and nobody queued
+		b.count()
 		return nil
 	}
+	b.Release() // take the claim back
 	return b.acquireSlow(ctx)
 }
 
@@ -216,24 +252,23 @@ func (b *Bulkhead) TryAcquire() bool {
 	if len(b.obs) != 0 {
 		return b.tryAcquireObserved()
 	}
-	if b.tryFast() {
-		b.acquired.Add(1)
+	if b.state.Add(1) <= b.max {
+		b.count()
 		return true
 	}
+	b.Release()
 	b.rejected.Add(1)
 	return false
 }
 
-func (b *Bulkhead) tryFast() bool {
-	for {
-		s := b.state.Load()
-		if s >= b.max { // all slots taken, or callers queued
-			return false
-		}
-		if b.state.CompareAndSwap(s, s+1) {
-			return true
-		}
-	}
+// count adds one acquisition to the caller's shard of the total. The
+// address of a local variable identifies the goroutine's stack; in 2 KiB
+// units (the smallest stack), spread by a Fibonacci hash, it makes
+// goroutines running in parallel mostly write different cache lines.
+func (b *Bulkhead) count() {
+	var x byte
+	h := uint64(uintptr(unsafe.Pointer(&x))>>11) * 0x9e3779b97f4a7c15
+	b.acquired[h>>b.shift].n.Add(1)
 }
 
 func (b *Bulkhead) acquireSlow(ctx context.Context) error {
@@ -243,17 +278,17 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		if s < b.max {
 			if b.state.CompareAndSwap(s, s+1) {
 				b.mu.Unlock()
-				b.acquired.Add(1)
+				b.count()
 				return nil
 			}
-			continue // a fast path changed state; look again
+			continue // a lock-free path changed state; look again
 		}
 		if s/queuedOne >= b.maxQueued {
 			b.mu.Unlock()
 			b.rejected.Add(1)
 			return &b.full
 		}
-		// Fails only if a lock-free Release freed a slot meanwhile.
+		// Fails if a lock-free path changed the claims meanwhile.
 		if b.state.CompareAndSwap(s, s+queuedOne) {
 			break
 		}
@@ -301,7 +336,7 @@ func (b *Bulkhead) wait(ctx context.Context, w *waiter) error {
 	select {
 	case <-w.ready:
 		stopTimer()
-		b.acquired.Add(1)
+		b.count()
 		return nil
 	case <-ctx.Done():
 		stopTimer()
@@ -314,7 +349,7 @@ func (b *Bulkhead) wait(ctx context.Context, w *waiter) error {
 	case <-expired:
 		if !b.leave(w) { // granted as the timer fired: keep the slot
 			<-w.ready
-			b.acquired.Add(1)
+			b.count()
 			return nil
 		}
 		b.rejected.Add(1)
@@ -355,47 +390,50 @@ func (b *Bulkhead) unlink(w *waiter) {
 // held panics. An extra Release while other callers hold slots cannot be
 // told from theirs: it goes unnoticed and lets one caller too many in.
 func (b *Bulkhead) Release() {
-	for {
-		s := b.state.Load()
-		switch {
-		case s >= queuedOne:
-			if b.handOff() {
-				return
-			}
-		case s == 0:
-			panic("bulkhead: Release without Acquire")
-		case b.state.CompareAndSwap(s, s-1):
-			return
-		}
+	if s := b.state.Add(^uint64(0)); s >= queuedOne {
+		b.released(s)
 	}
 }
 
-// handOff gives the caller's slot to the head of the queue; the number of
-// slots in use does not change. It reports false if the queue emptied
-// before mu was taken.
-func (b *Bulkhead) handOff() bool {
-	b.mu.Lock()
-	w := b.head
-	if w == nil {
-		b.mu.Unlock()
-		return false
+// released follows a subtraction of one claim that left state s with
+// callers queued, or that found no claim to subtract.
+func (b *Bulkhead) released(s uint64) {
+	switch {
+	case s&claimMask == claimMask: // there was no claim: undo, complain
+		b.state.Add(1)
+		panic("bulkhead: Release without Acquire")
+	case s&claimMask < b.max:
+		b.handOff()
 	}
-	b.unlink(w)
-	w.granted = true
-	b.state.Add(dequeue)
-	w.ready <- struct{}{} // never blocks: the buffer is empty until now
+	// Otherwise every slot is still claimed: the subtraction that takes
+	// the claims below max will hand over.
+}
+
+// handOff gives free slots to the head of the queue, one claim more and
+// one queued caller less each, while fewer than max slots are claimed.
+func (b *Bulkhead) handOff() {
+	b.mu.Lock()
+	for w := b.head; w != nil && b.state.Load()&claimMask < b.max; w = b.head {
+		b.unlink(w)
+		w.granted = true
+		b.state.Add(1 + dequeue)
+		w.ready <- struct{}{} // never blocks: the buffer is empty until now
+	}
 	b.mu.Unlock()
-	return true
 }
 
 // Stats returns a snapshot of b's state and totals. InFlight and Queued
 // are read together, atomically.
 func (b *Bulkhead) Stats() Stats {
 	s := b.state.Load()
+	var acquired uint64
+	for i := range b.acquired {
+		acquired += b.acquired[i].n.Load()
+	}
 	return Stats{
-		InFlight:      int(s % queuedOne),
+		InFlight:      int(min(s&claimMask, b.max)), // less a claim being taken back
 		Queued:        int(s / queuedOne),
-		Acquired:      b.acquired.Load(),
+		Acquired:      acquired,
 		Rejected:      b.rejected.Load(),
 		QueueTimeouts: b.timeouts.Load(),
 		Canceled:      b.canceled.Load(),

@@ -44,10 +44,16 @@
 // # Concurrency and cost
 //
 // A Bulkhead is safe for concurrent use. When a slot is free and nobody is
-// queued, Acquire and Release are a single atomic compare-and-swap each:
-// no lock, no allocation. Only queueing takes a mutex; queue entries and
-// their timers are pooled, so waiting and rejections do not allocate
-// either. Stats reads the counters without stopping the bulkhead.
+// queued, Acquire and Release are a single atomic add each on one shared
+// word (Acquire also counts itself on a per-goroutine shard): no lock, no
+// retry loop, no allocation. A caller that finds every slot taken counts
+// itself in for the moment it takes to back out (then it queues, or is
+// rejected). Another caller arriving in that moment finds the bulkhead
+// full even if a slot was freed meanwhile; if it queues, that slot is
+// handed to it as the first caller backs out. Only queueing takes a
+// mutex; queue entries and their timers are pooled, so waiting and
+// rejections do not allocate either. Stats reads the counters without
+// stopping the bulkhead.
 //
 // The pooled queue entries hold a channel and a timer, which a
 // testing/synctest bubble owns once created inside it. In tests, create a

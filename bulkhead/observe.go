@@ -71,11 +71,12 @@ func (b *Bulkhead) acquireObserved(ctx context.Context) error {
 		notify(b.obs, Event{Kind: EventReject, Ctx: ctx, Err: err})
 		return err
 	}
-	if b.tryFast() {
-		b.acquired.Add(1)
+	if b.state.Add(1) <= b.max { // as Acquire: a slot was free, nobody queued
+		b.count()
 		notify(b.obs, Event{Kind: EventAcquire, Ctx: ctx})
 		return nil
 	}
+	b.Release() // take the claim back
 	start := time.Now()
 	err := b.acquireSlow(ctx)
 	e := Event{Kind: EventAcquire, Ctx: ctx, Wait: time.Since(start), Err: err}
@@ -88,11 +89,12 @@ func (b *Bulkhead) acquireObserved(ctx context.Context) error {
 
 // tryAcquireObserved is TryAcquire with observers.
 func (b *Bulkhead) tryAcquireObserved() bool {
-	if b.tryFast() {
-		b.acquired.Add(1)
+	if b.state.Add(1) <= b.max {
+		b.count()
 		notify(b.obs, Event{Kind: EventAcquire})
 		return true
 	}
+	b.Release()
 	b.rejected.Add(1)
 	notify(b.obs, Event{Kind: EventReject, Err: &b.full})
 	return false
