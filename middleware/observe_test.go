@@ -200,3 +200,22 @@ func TestObserversSeeHandlerOutcomes(t *testing.T) {
 		t.Errorf("OnPanic ran %d times next to the observer, want 1", panics)
 	}
 }
+
+func TestObserversSeeTransportTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &eventLog{}
+		r := &Recovery{Timeout: time.Second, Observers: []Observer{a}}
+		base := rtFunc(func(req *http.Request) (*http.Response, error) {
+			<-req.Context().Done()
+			return nil, context.Cause(req.Context())
+		})
+		req, _ := http.NewRequest("GET", "http://svc/slow", nil)
+		r.Transport(base).RoundTrip(req)
+		if got, want := a.kinds(), "attempt timeout"; got != want {
+			t.Fatalf("events %q, want %q", got, want)
+		}
+		if e := a.events[1]; e.Scope != "" || e.Duration != time.Second || e.Method != "GET" || e.URL.Path != "/slow" {
+			t.Errorf("timeout event %+v", e)
+		}
+	})
+}
