@@ -220,6 +220,7 @@ func (b *Breaker) config() breaker.Config {
 		FailureRateThreshold:  b.FailureRateThreshold,
 		SlowCallDuration:      b.SlowCallDuration.Std(),
 		SlowCallRateThreshold: b.SlowCallRateThreshold,
+		StuckAfter:            b.StuckAfter.Std(),
 	}
 }
 

@@ -97,6 +97,9 @@ type Breaker struct {
 	// SlowCallRateThreshold, in [0, 1]: the slow-call rate that opens the
 	// breaker. Default 0: rule off.
 	SlowCallRateThreshold float64 `yaml:"slow_call_rate_threshold,omitempty" json:"slow_call_rate_threshold,omitempty"`
+	// StuckAfter: calls in flight this long count as failures before they
+	// end (breaker.Config.StuckAfter). Default 0: off.
+	StuckAfter Duration `yaml:"stuck_after,omitempty" json:"stuck_after,omitempty" check:"positive"`
 
 	// PerHost: a Transport keeps one breaker per host
 	// (middleware.Recovery.HostBreaker). Default false.

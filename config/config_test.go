@@ -175,6 +175,7 @@ fault_tolerance:
     failure_rate_threshold: 0.5
     slow_call_duration: 2s
     slow_call_rate_threshold: 0.8
+    stuck_after: 5s
     per_host: true
   retry:
     jitter: decorrelated
@@ -193,7 +194,7 @@ tools:
 	want := config.Settings{
 		Breaker: &breaker.Config{FailureThreshold: -1, OpenTimeout: time.Minute, SuccessThreshold: 2,
 			WindowDuration: 30 * time.Second, MinimumCalls: 20, FailureRateThreshold: 0.5,
-			SlowCallDuration: 2 * time.Second, SlowCallRateThreshold: 0.8},
+			SlowCallDuration: 2 * time.Second, SlowCallRateThreshold: 0.8, StuckAfter: 5 * time.Second},
 		PerHost: true,
 		Retry: &retry.Policy{MaxAttempts: 3, MaxRetryAfter: 30 * time.Second,
 			Backoff: backoff.Policy{Initial: 100 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2, Jitter: backoff.NoJitter}},

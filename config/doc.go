@@ -80,6 +80,7 @@
 //	  .failure_rate_threshold        float     0 (off)  failure rate in [0, 1] that opens it
 //	  .slow_call_duration            duration  none     calls this long or longer are slow
 //	  .slow_call_rate_threshold      float     0 (off)  slow-call rate in [0, 1] that opens it
+//	  .stuck_after                   duration  none     calls in flight this long count as failures
 //	  .per_host                      bool      false    a Transport keeps one breaker per host
 //	                                                      (Recovery.HostBreaker)
 //

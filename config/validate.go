@@ -236,7 +236,7 @@ var (
 		"FailureThreshold": "failure_threshold", "SuccessThreshold": "success_threshold",
 		"OpenTimeout": "timeout", "WindowSize": "window_size", "WindowDuration": "window_duration",
 		"MinimumCalls": "minimum_calls", "FailureRateThreshold": "failure_rate_threshold",
-		"SlowCallDuration": "slow_call_duration", "SlowCallRateThreshold": "slow_call_rate_threshold",
+		"SlowCallDuration": "slow_call_duration", "SlowCallRateThreshold": "slow_call_rate_threshold", "StuckAfter": "stuck_after",
 	}
 	retryKeys = map[string]string{
 		"MaxAttempts": "max_attempts", "MaxRetryAfter": "max_retry_after", "MaxOpenWait": "max_open_wait",
