@@ -1,0 +1,402 @@
+package resotel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/errtrack"
+	"github.com/seed94f50169/resilience/middleware"
+	"github.com/seed94f50169/resilience/timeout"
+)
+
+// ScopeName is the instrumentation scope of the meter and the tracer.
+const ScopeName = "github.com/seed94f50169/resilience/contrib/otel"
+
+// Attribute keys.
+const (
+	KeyName    = "resilience.name"
+	KeyOutcome = "outcome"
+	KeyState   = "state"
+	KeyReason  = "reason"
+	KeyClass   = "class"
+	KeyScope   = "scope"
+	KeyHost    = "server.address"
+	KeyAttempt = "resilience.attempt"
+)
+
+// Bounds on attribute values, so that a metric's cardinality stays bounded
+// whatever errors and hosts it sees.
+const (
+	// MaxClasses is the number of distinct class, reason and scope values
+	// kept per Observer; further values are reported as "other".
+	MaxClasses = 64
+	// MaxHosts is the number of distinct hosts kept when Config.Hosts is
+	// set; further hosts are reported as "other".
+	MaxHosts = 256
+)
+
+// Config configures an Observer. The zero value is usable.
+type Config struct {
+	// Name is the value of the resilience.name attribute on every
+	// instrument. Default: "default".
+	Name string
+
+	// MeterProvider provides the meter. Default: otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
+
+	// TracerProvider provides the tracer of attempt spans. Default:
+	// otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
+
+	// AttemptSpans makes Do run each attempt in a child span. Default: off.
+	AttemptSpans bool
+
+	// Hosts adds server.address (the event's Host: Transport and Handler)
+	// to the attributes. Default: off, the host is not reported.
+	Hosts bool
+}
+
+// Observer turns a Recovery's events into OpenTelemetry measurements. It is
+// safe for concurrent use.
+type Observer struct {
+	name   string
+	hosts  bool
+	spans  bool
+	tracer trace.Tracer
+	meter  metric.Meter
+	nameKV attribute.KeyValue
+
+	attempts, retries, rejections, errs, timeouts, fallbacks, requests, transitions metric.Int64Counter
+	duration                                                                        metric.Float64Histogram
+
+	bState, bhInFlight, bhQueued, limInFlight, limQueued, limCurrent metric.Int64ObservableGauge
+
+	// Precomputed options of the common cases.
+	success, failure       []metric.AddOption
+	durSuccess, durFailure []metric.RecordOption
+	fallbackOpt            []metric.AddOption
+	stateOpts              [3][]metric.ObserveOption // by breaker.State
+	transOpts              [3][]metric.AddOption
+	plainObs               []metric.ObserveOption
+
+	mu    sync.RWMutex
+	sets  map[setKey]attribute.Set
+	nsets [2]int // distinct values, distinct hosts
+
+	regMu sync.Mutex
+	regs  []metric.Registration
+}
+
+type setKey struct {
+	key, value, host string
+}
+
+// New returns an Observer whose instruments come from cfg.MeterProvider.
+// It fails only if the meter refuses an instrument.
+func New(cfg Config) (*Observer, error) {
+	if cfg.Name == "" {
+		cfg.Name = "default"
+	}
+	mp := cfg.MeterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	o := &Observer{
+		name:   cfg.Name,
+		hosts:  cfg.Hosts,
+		spans:  cfg.AttemptSpans,
+		meter:  mp.Meter(ScopeName),
+		tracer: tp.Tracer(ScopeName),
+		nameKV: attribute.String(KeyName, cfg.Name),
+		sets:   make(map[setKey]attribute.Set),
+	}
+	m := o.meter
+	var errs []error
+	counter := func(name, unit, desc string) metric.Int64Counter {
+		c, err := m.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return c
+	}
+	gauge := func(name, unit, desc string) metric.Int64ObservableGauge {
+		g, err := m.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return g
+	}
+	o.attempts = counter("resilience.attempts", "{attempt}", "Attempts that ran, by outcome.")
+	o.retries = counter("resilience.retries", "{retry}", "Attempts after the first, by the class of the error retried.")
+	o.rejections = counter("resilience.rejections", "{call}", "Attempts or requests refused by a rate limit, throttle, breaker, bulkhead or adaptive limit, by class.")
+	o.errs = counter("resilience.errors", "{error}", "Failed attempts and rejections, by error class.")
+	o.timeouts = counter("resilience.timeouts", "{timeout}", "Attempts cut short by a timeout, by the scope that expired.")
+	o.fallbacks = counter("resilience.fallbacks", "{fallback}", "Calls that turned to their fallbacks.")
+	o.requests = counter("resilience.handler.requests", "{request}", "Requests Handler shed or recovered from a panic, by outcome.")
+	o.transitions = counter("resilience.breaker.transitions", "{transition}", "Breaker state changes, by the new state.")
+	d, err := m.Float64Histogram("resilience.attempt.duration", metric.WithUnit("s"),
+		metric.WithDescription("Duration of the attempts that reached the operation, by outcome."),
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+	errs = append(errs, err)
+	o.duration = d
+	o.bState = gauge("resilience.breaker.state", "{state}", "1 for the breaker's current state, 0 for the others.")
+	o.bhInFlight = gauge("resilience.bulkhead.in_flight", "{call}", "Bulkhead slots held now.")
+	o.bhQueued = gauge("resilience.bulkhead.queued", "{call}", "Callers waiting for a bulkhead slot now.")
+	o.limInFlight = gauge("resilience.limit.in_flight", "{call}", "Adaptive limit slots held now.")
+	o.limQueued = gauge("resilience.limit.queued", "{call}", "Callers waiting for an adaptive limit slot now.")
+	o.limCurrent = gauge("resilience.limit.current", "{call}", "The adaptive limit now.")
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("resotel: %w", err)
+	}
+	set := func(kv ...attribute.KeyValue) attribute.Set {
+		return attribute.NewSet(append([]attribute.KeyValue{o.nameKV}, kv...)...)
+	}
+	o.success = []metric.AddOption{metric.WithAttributeSet(set(attribute.String(KeyOutcome, "success")))}
+	o.failure = []metric.AddOption{metric.WithAttributeSet(set(attribute.String(KeyOutcome, "failure")))}
+	o.durSuccess = []metric.RecordOption{metric.WithAttributeSet(set(attribute.String(KeyOutcome, "success")))}
+	o.durFailure = []metric.RecordOption{metric.WithAttributeSet(set(attribute.String(KeyOutcome, "failure")))}
+	o.fallbackOpt = []metric.AddOption{metric.WithAttributeSet(set())}
+	o.plainObs = []metric.ObserveOption{metric.WithAttributeSet(set())}
+	for s := breaker.Closed; s <= breaker.HalfOpen; s++ {
+		as := set(attribute.String(KeyState, StateName(s)))
+		o.stateOpts[s] = []metric.ObserveOption{metric.WithAttributeSet(as)}
+		o.transOpts[s] = []metric.AddOption{metric.WithAttributeSet(as)}
+	}
+	return o, nil
+}
+
+// StateName is the state attribute's value for s: "closed", "open" or
+// "half_open".
+func StateName(s breaker.State) string {
+	switch s {
+	case breaker.Closed:
+		return "closed"
+	case breaker.Open:
+		return "open"
+	case breaker.HalfOpen:
+		return "half_open"
+	}
+	return "other"
+}
+
+// attrs returns the attribute set {name, key=value, host} (key "" for
+// none), bounding the number of distinct values and hosts.
+func (o *Observer) attrs(key, value, host string) attribute.Set {
+	if !o.hosts {
+		host = ""
+	}
+	k := setKey{key, value, host}
+	o.mu.RLock()
+	s, ok := o.sets[k]
+	o.mu.RUnlock()
+	if ok {
+		return s
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if s, ok := o.sets[k]; ok {
+		return s
+	}
+	// Bound: a new value or host beyond the limit becomes "other".
+	if key != "" && o.nsets[0] >= MaxClasses && !o.known(setKey{key: key, value: value}) {
+		k.value = "other"
+	}
+	if host != "" && o.nsets[1] >= MaxHosts && !o.known(setKey{host: host}) {
+		k.host = "other"
+	}
+	if s, ok := o.sets[k]; ok {
+		return s
+	}
+	kvs := []attribute.KeyValue{o.nameKV}
+	if k.key != "" {
+		kvs = append(kvs, attribute.String(k.key, k.value))
+	}
+	if k.host != "" {
+		kvs = append(kvs, attribute.String(KeyHost, k.host))
+	}
+	s = attribute.NewSet(kvs...)
+	if key != "" && !o.known(setKey{key: key, value: k.value}) {
+		o.sets[setKey{key: key, value: k.value}] = attribute.NewSet(o.nameKV, attribute.String(key, k.value))
+		o.nsets[0]++
+	}
+	if k.host != "" && !o.known(setKey{host: k.host}) {
+		o.sets[setKey{host: k.host}] = attribute.NewSet(o.nameKV, attribute.String(KeyHost, k.host))
+		o.nsets[1]++
+	}
+	if len(o.sets) < 4*(MaxClasses+MaxHosts) || o.known(k) {
+		o.sets[k] = s
+	}
+	return s
+}
+
+func (o *Observer) known(k setKey) bool { _, ok := o.sets[k]; return ok }
+
+func (o *Observer) add(ctx context.Context, c metric.Int64Counter, key, value, host string) {
+	c.Add(ctx, 1, metric.WithAttributeSet(o.attrs(key, value, host)))
+}
+
+// Hooks returns hooks that record o's counters. Each calls next's hook of
+// the same event first, if any, so the caller's hooks keep working.
+func (o *Observer) Hooks(next middleware.Hooks) middleware.Hooks {
+	h := next
+	h.OnAttempt = func(e middleware.Event) {
+		if next.OnAttempt != nil {
+			next.OnAttempt(e)
+		}
+		o.attempt(e)
+	}
+	h.OnRetry = func(e middleware.Event) {
+		if next.OnRetry != nil {
+			next.OnRetry(e)
+		}
+		o.add(context.Background(), o.retries, KeyReason, classOf(e.Err), e.Host)
+	}
+	h.OnReject = func(e middleware.Event) {
+		if next.OnReject != nil {
+			next.OnReject(e)
+		}
+		bg := context.Background()
+		c := classOf(e.Err)
+		o.add(bg, o.rejections, KeyClass, c, e.Host)
+		o.add(bg, o.errs, KeyClass, c, e.Host)
+		if e.Request != nil {
+			o.add(bg, o.requests, KeyOutcome, "shed", e.Host)
+		}
+	}
+	h.OnFallback = func(e middleware.Event) {
+		if next.OnFallback != nil {
+			next.OnFallback(e)
+		}
+		o.fallbacks.Add(context.Background(), 1, o.fallbackOpt...)
+	}
+	h.OnPanic = func(e middleware.Event) {
+		if next.OnPanic != nil {
+			next.OnPanic(e)
+		}
+		o.add(context.Background(), o.requests, KeyOutcome, "panic", e.Host)
+	}
+	h.OnStateChange = func(host string, from, to breaker.State) {
+		if next.OnStateChange != nil {
+			next.OnStateChange(host, from, to)
+		}
+		o.transition(host, to)
+	}
+	return h
+}
+
+func (o *Observer) attempt(e middleware.Event) {
+	bg := context.Background()
+	if e.Err == nil {
+		if e.Host == "" || !o.hosts {
+			o.attempts.Add(bg, 1, o.success...)
+		} else {
+			o.add(bg, o.attempts, KeyOutcome, "success", e.Host)
+		}
+		return
+	}
+	o.add(bg, o.attempts, KeyOutcome, "failure", e.Host)
+	o.add(bg, o.errs, KeyClass, classOf(e.Err), e.Host)
+	if te := (*timeout.Error)(nil); errors.As(e.Err, &te) {
+		scope := te.Name
+		if scope == "" {
+			scope = "attempt"
+		}
+		o.add(bg, o.timeouts, KeyScope, scope, e.Host)
+	}
+}
+
+// OnStateChange records a transition of a breaker; set it as the
+// breaker.Config.OnStateChange of the Recovery's Breaker (Instrument
+// covers per-host breakers through Hooks.OnStateChange).
+func (o *Observer) OnStateChange(from, to breaker.State) { o.transition("", to) }
+
+func (o *Observer) transition(host string, to breaker.State) {
+	if (host == "" || !o.hosts) && to >= breaker.Closed && to <= breaker.HalfOpen {
+		o.transitions.Add(context.Background(), 1, o.transOpts[to]...)
+		return
+	}
+	o.add(context.Background(), o.transitions, KeyState, StateName(to), host)
+}
+
+// classOf is the class attribute of err: its errtrack class.
+func classOf(err error) string {
+	if c := errtrack.Classify(err); c != "" {
+		return string(c)
+	}
+	return string(errtrack.Unknown)
+}
+
+// Instrument chains o's hooks into r.Hooks (see Hooks) and registers the
+// gauges of r's Breaker, Bulkhead and Limit, those that are set. Call it
+// before r is first used, as a Recovery must not change once in use; call
+// it once per Recovery. Close unregisters the gauges.
+func (o *Observer) Instrument(r *middleware.Recovery) error {
+	r.Hooks = o.Hooks(r.Hooks)
+	var insts []metric.Observable
+	if r.Breaker != nil {
+		insts = append(insts, o.bState)
+	}
+	if r.Bulkhead != nil {
+		insts = append(insts, o.bhInFlight, o.bhQueued)
+	}
+	if r.Limit != nil {
+		insts = append(insts, o.limInFlight, o.limQueued, o.limCurrent)
+	}
+	if len(insts) == 0 {
+		return nil
+	}
+	br, bh, lim := r.Breaker, r.Bulkhead, r.Limit
+	reg, err := o.meter.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
+		if br != nil {
+			cur := br.State()
+			for s := breaker.Closed; s <= breaker.HalfOpen; s++ {
+				v := int64(0)
+				if s == cur {
+					v = 1
+				}
+				ob.ObserveInt64(o.bState, v, o.stateOpts[s]...)
+			}
+		}
+		if bh != nil {
+			st := bh.Stats()
+			ob.ObserveInt64(o.bhInFlight, int64(st.InFlight), o.plainObs...)
+			ob.ObserveInt64(o.bhQueued, int64(st.Queued), o.plainObs...)
+		}
+		if lim != nil {
+			st := lim.Stats()
+			ob.ObserveInt64(o.limInFlight, int64(st.InFlight), o.plainObs...)
+			ob.ObserveInt64(o.limQueued, int64(st.Queued), o.plainObs...)
+			ob.ObserveInt64(o.limCurrent, int64(st.Limit), o.plainObs...)
+		}
+		return nil
+	}, insts...)
+	if err != nil {
+		return fmt.Errorf("resotel: %w", err)
+	}
+	o.regMu.Lock()
+	o.regs = append(o.regs, reg)
+	o.regMu.Unlock()
+	return nil
+}
+
+// Close unregisters the gauges Instrument registered. The hooks keep
+// counting.
+func (o *Observer) Close() error {
+	o.regMu.Lock()
+	regs := o.regs
+	o.regs = nil
+	o.regMu.Unlock()
+	var errs []error
+	for _, r := range regs {
+		errs = append(errs, r.Unregister())
+	}
+	return errors.Join(errs...)
+}
