@@ -31,8 +31,9 @@ type call[T any] struct {
 	inFlight atomic.Int32
 }
 
-// Do is middleware.Do(ctx, r, fn, fallbacks...) that also records each
-// attempt's duration in resilience.attempt.duration, adds the retry, hedge,
+// Do is middleware.Do(ctx, r, fn, fallbacks...) that also records, with
+// Config.Durations, each attempt's duration in
+// resilience.attempt.duration, adds the retry, hedge,
 // rejection and fallback events to the span of ctx when it is recording,
 // and, with Config.AttemptSpans, runs each attempt in a child span. r's
 // counters come from the hooks Instrument chained in. A nil o is plain
@@ -41,23 +42,45 @@ func Do[T any](ctx context.Context, o *Observer, r *middleware.Recovery, fn func
 	if o == nil {
 		return middleware.Do(ctx, r, fn, fallbacks...)
 	}
-	c := &call[T]{o: o, fn: fn, span: trace.SpanFromContext(ctx), hedging: r != nil && r.Hedge != nil}
+	span := trace.SpanFromContext(ctx)
+	if !o.spans && !span.IsRecording() {
+		if !o.timed {
+			return middleware.Do(ctx, r, fn, fallbacks...)
+		}
+		// Nothing to trace: time the attempts, nothing else.
+		return middleware.Do(ctx, r, func(ctx context.Context) (T, error) {
+			start := time.Now()
+			v, err := fn(ctx)
+			o.record(ctx, start, err)
+			return v, err
+		}, fallbacks...)
+	}
+	c := &call[T]{o: o, fn: fn, span: span, hedging: r != nil && r.Hedge != nil}
+	ended := false // the primary's end was reported to the span
 	if len(fallbacks) > 0 && c.span.IsRecording() {
 		fb := make([]fallback.Func[T], 0, len(fallbacks)+1)
 		fb = append(fb, func(_ context.Context, err error) (T, error) {
 			var zero T
+			ended = true
+			c.rejected(err)
 			c.span.AddEvent("resilience.fallback", trace.WithAttributes(o.nameKV, attribute.String(KeyClass, classOf(err))))
 			return zero, err
 		})
 		fallbacks = append(fb, fallbacks...)
 	}
 	v, err := middleware.Do(ctx, r, c.attempt, fallbacks...)
-	if err != nil && c.span.IsRecording() {
-		if cl := classOf(err); rejectionClasses[cl] {
-			c.span.AddEvent("resilience.rejected", trace.WithAttributes(o.nameKV, attribute.String(KeyClass, cl)))
-		}
+	if err != nil && !ended && c.span.IsRecording() {
+		c.rejected(err)
 	}
 	return v, err
+}
+
+// rejected adds resilience.rejected to the call's span if err is a
+// rejection.
+func (c *call[T]) rejected(err error) {
+	if cl := classOf(err); rejectionClasses[cl] {
+		c.span.AddEvent("resilience.rejected", trace.WithAttributes(c.o.nameKV, attribute.String(KeyClass, cl)))
+	}
 }
 
 func (c *call[T]) attempt(ctx context.Context) (T, error) {
@@ -76,13 +99,13 @@ func (c *call[T]) attempt(ctx context.Context) (T, error) {
 	if o.spans {
 		ctx, span = o.tracer.Start(ctx, "resilience.attempt", trace.WithAttributes(o.nameKV, attribute.Int(KeyAttempt, int(n))))
 	}
-	start := time.Now()
+	var start time.Time
+	if o.timed {
+		start = time.Now()
+	}
 	v, err := c.fn(ctx)
-	d := time.Since(start).Seconds()
-	if err == nil {
-		o.duration.Record(ctx, d, o.durSuccess...)
-	} else {
-		o.duration.Record(ctx, d, o.durFailure...)
+	if o.timed {
+		o.record(ctx, start, err)
 	}
 	if span != nil {
 		if err != nil && !errors.Is(err, context.Canceled) {
@@ -92,4 +115,14 @@ func (c *call[T]) attempt(ctx context.Context) (T, error) {
 		span.End()
 	}
 	return v, err
+}
+
+// record records the duration of an attempt that started at start.
+func (o *Observer) record(ctx context.Context, start time.Time, err error) {
+	d := time.Since(start).Seconds()
+	if err == nil {
+		o.duration.Record(ctx, d, o.durSuccess...)
+	} else {
+		o.duration.Record(ctx, d, o.durFailure...)
+	}
 }

@@ -127,7 +127,7 @@ var errRefused = errors.New("dial tcp: connection refused")
 // checks every exported value.
 func TestMetrics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newRig(t, resotel.Config{Name: "payments"})
+		g := newRig(t, resotel.Config{Name: "payments", Durations: true})
 		ctx := context.Background()
 
 		// Call A: two refused attempts, then a success during which the

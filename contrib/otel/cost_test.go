@@ -1,0 +1,98 @@
+package resotel_test
+
+import (
+	"context"
+	"testing"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/seed94f50169/resilience/breaker"
+	"github.com/seed94f50169/resilience/bulkhead"
+	resotel "github.com/seed94f50169/resilience/contrib/otel"
+	"github.com/seed94f50169/resilience/middleware"
+	"github.com/seed94f50169/resilience/retry"
+)
+
+func ok(context.Context) (int, error) { return 1, nil }
+
+// recovery is the Recovery the cost is measured on: retry, breaker and
+// bulkhead, the common client stack.
+func recovery(o *resotel.Observer) *middleware.Recovery {
+	var onChange func(from, to breaker.State)
+	if o != nil {
+		onChange = o.OnStateChange
+	}
+	r := &middleware.Recovery{
+		Retry:    &retry.Policy{},
+		Breaker:  breaker.New(breaker.Config{OnStateChange: onChange}),
+		Bulkhead: bulkhead.New(bulkhead.Config{}),
+	}
+	if o != nil {
+		if err := o.Instrument(r); err != nil {
+			panic(err)
+		}
+	}
+	return r
+}
+
+func observer(tb testing.TB, durations bool) *resotel.Observer {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	o, err := resotel.New(resotel.Config{Name: "bench", MeterProvider: mp, TracerProvider: trace.NewTracerProvider(), Durations: durations})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { o.Close() })
+	return o
+}
+
+// TestSuccessPathAllocs: the adapter adds no allocation per call on the
+// success path, and one (Do's closure) with Durations.
+func TestSuccessPathAllocs(t *testing.T) {
+	ctx := context.Background()
+	plain := recovery(nil)
+	o := observer(t, false)
+	inst := recovery(o)
+	od := observer(t, true)
+	timed := recovery(od)
+	base := testing.AllocsPerRun(1000, func() { middleware.Do(ctx, plain, ok) })
+	hooks := testing.AllocsPerRun(1000, func() { middleware.Do(ctx, inst, ok) })
+	full := testing.AllocsPerRun(1000, func() { resotel.Do(ctx, o, inst, ok) })
+	durations := testing.AllocsPerRun(1000, func() { resotel.Do(ctx, od, timed, ok) })
+	if hooks > base || full > base {
+		t.Errorf("hooks: %v, resotel.Do: %v allocs per call, plain %v: want no more", hooks, full, base)
+	}
+	if durations > base+1 {
+		t.Errorf("resotel.Do with Durations: %v allocs per call, plain %v: want at most one more", durations, base)
+	}
+}
+
+func BenchmarkDo(b *testing.B) {
+	ctx := context.Background()
+	o := observer(b, false)
+	od := observer(b, true)
+	cases := []struct {
+		name string
+		do   func()
+	}{
+		{"plain", func() { r := recovery(nil); b.ResetTimer(); loop(b, func() { middleware.Do(ctx, r, ok) }) }},
+		{"hooks", func() { r := recovery(o); b.ResetTimer(); loop(b, func() { middleware.Do(ctx, r, ok) }) }},
+		{"otel", func() { r := recovery(o); b.ResetTimer(); loop(b, func() { resotel.Do(ctx, o, r, ok) }) }},
+		{"otel-durations", func() { r := recovery(od); b.ResetTimer(); loop(b, func() { resotel.Do(ctx, od, r, ok) }) }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			bb = b
+			c.do()
+		})
+	}
+}
+
+var bb *testing.B
+
+func loop(_ *testing.B, f func()) {
+	for bb.Loop() {
+		f()
+	}
+}
