@@ -14,10 +14,10 @@ import (
 	"github.com/seed94f50169/resilience/backoff"
 	"github.com/seed94f50169/resilience/breaker"
 	"github.com/seed94f50169/resilience/bulkhead"
+	resprom "github.com/seed94f50169/resilience/contrib/prometheus"
 	"github.com/seed94f50169/resilience/fallback"
 	"github.com/seed94f50169/resilience/middleware"
 	"github.com/seed94f50169/resilience/retry"
-	resprom "github.com/seed94f50169/resilience/contrib/prometheus"
 )
 
 var errRefused = errors.New("dial tcp: connection refused")
