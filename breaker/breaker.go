@@ -72,6 +72,24 @@ type Stats struct {
 
 	// LastTransition is when the state last changed (or New, or Reset).
 	LastTransition time.Time
+
+	// Window holds what the rate rules see now: the calls of the sliding
+	// window in the current state (it starts empty at every transition).
+	// It is zero when no rate rule is set (no window is kept).
+	Window WindowStats
+}
+
+// WindowStats are the figures of a breaker's sliding window, the ones
+// FailureRateThreshold and SlowCallRateThreshold are compared with once
+// Calls reaches MinimumCalls.
+type WindowStats struct {
+	// Calls, Failures and SlowCalls are the successes and failures the
+	// window holds, the failures among them and the slow ones (successes
+	// and failures alike). Ignored calls are not in the window.
+	Calls, Failures, SlowCalls int
+	// FailureRate and SlowCallRate are Failures/Calls and SlowCalls/Calls,
+	// 0 when the window is empty.
+	FailureRate, SlowCallRate float64
 }
 
 // Breaker is a circuit breaker. Create one with New: the methods of the zero
@@ -217,6 +235,9 @@ func (b *Breaker) allow(w uint64) (Permit, error) {
 			if b.cfg.OnReject != nil {
 				b.cfg.OnReject(b.openErr)
 			}
+			if len(b.cfg.Observers) != 0 {
+				b.observeReject(b.openErr)
+			}
 			return Permit{}, b.openErr
 		}
 	case Closed:
@@ -234,6 +255,9 @@ func (b *Breaker) reject(err error) error {
 	b.shard().rejected.Add(1)
 	if b.cfg.OnReject != nil {
 		b.cfg.OnReject(err)
+	}
+	if len(b.cfg.Observers) != 0 {
+		b.observeReject(err)
 	}
 	return err
 }
@@ -274,7 +298,7 @@ func (b *Breaker) allowSlow() (Permit, error) {
 		return Permit{}, b.reject(err)
 	}
 	p := Permit{b: b, w: w, start: now}
-	if from >= 0 {
+	if from >= 0 || b.cfg.ProbeGate != nil {
 		// A hook that panics must not keep the probe slot just taken.
 		ok := false
 		defer func() {
@@ -283,6 +307,12 @@ func (b *Breaker) allowSlow() (Permit, error) {
 			}
 		}()
 		b.changed(from, HalfOpen)
+		if b.cfg.ProbeGate != nil {
+			if err := b.gate(p); err != nil {
+				ok = true
+				return Permit{}, err
+			}
+		}
 		ok = true
 	}
 	return p, nil
@@ -502,6 +532,9 @@ func (b *Breaker) changed(from, to State) {
 	if from >= 0 && from != to && b.cfg.OnStateChange != nil {
 		b.cfg.OnStateChange(from, to)
 	}
+	if from >= 0 && from != to && len(b.cfg.Observers) != 0 {
+		notify(b.cfg.Observers, Event{Kind: EventStateChange, From: from, To: to})
+	}
 }
 
 // Reset closes the breaker and clears its consecutive counts, window and
@@ -561,6 +594,9 @@ func (b *Breaker) Stats() Stats {
 		s.ConsecutiveSuccesses = s.Successes - min(s.Successes, b.succBase.Load())
 	case HalfOpen:
 		s.ConsecutiveSuccesses = uint64(hoSucc)
+	}
+	if b.win != nil {
+		s.Window = b.win.stats(w, b.now())
 	}
 	return s
 }

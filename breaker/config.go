@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -40,6 +41,14 @@ type Config struct {
 	// caller gets a fresh slot. Default OpenTimeout.
 	ProbeTimeout time.Duration
 
+	// ProbeGate, if set, is asked outside any lock before each half-open
+	// probe goes ahead, once a probe slot is free: false rejects the call
+	// with ErrTooManyCalls (counted as Rejected) and frees the slot again.
+	// It lets replicas sharing a backend elect one prober between them.
+	// Default nil: every free slot probes. It is never called in the closed
+	// or open state.
+	ProbeGate func() bool
+
 	// IsIgnored reports whether a non-nil error is neither a success nor a
 	// failure: it changes no state and counts as Ignored. It is consulted
 	// before IsFailure. Default: errors.Is(err, context.Canceled), so a
@@ -58,6 +67,11 @@ type Config struct {
 	// OnReject, if set, is called for every rejected call with the error the
 	// caller gets (it matches ErrOpen or ErrTooManyCalls), outside any lock.
 	OnReject func(err error)
+
+	// Observers, if any, receive every state change and rejection, after
+	// OnStateChange and OnReject (see Observer). Default none: the breaker
+	// then builds no events. The slice is copied by New.
+	Observers []Observer
 
 	// WindowSize selects a count-based sliding window over the last
 	// WindowSize calls for the rate rules. Default 100 when a rate threshold
@@ -177,6 +191,7 @@ func (c Config) withDefaults() Config {
 	if c.IsIgnored == nil {
 		c.IsIgnored = isCanceled
 	}
+	c.Observers = slices.Clone(c.Observers)
 	rated := c.FailureRateThreshold > 0 || c.SlowCallRateThreshold > 0
 	if rated && c.WindowSize == 0 && c.WindowDuration == 0 {
 		c.WindowSize = 100

@@ -97,4 +97,14 @@
 //
 // Reset closes the breaker and clears its consecutive counts and window;
 // ForceOpen rejects every call until Reset. Both are for operators.
+//
+// # Sharing state between breakers
+//
+// Replicas of a service that protect the same backend can share what their
+// breakers learn (contrib/redis does, through Redis): OpenFor opens a breaker
+// for a period decided elsewhere, OpenRemaining gives the period a breaker
+// that opened has left, to publish it, and Config.ProbeGate lets a
+// coordinator allow one probe for the whole fleet in half-open. A breaker
+// stays the only decision-maker for its calls: nothing of this runs on the
+// closed-state path.
 package breaker

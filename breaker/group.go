@@ -12,7 +12,8 @@ const DefaultMaxKeys = 1024
 // GroupConfig configures a Group.
 type GroupConfig struct {
 	// Config is the configuration of every breaker of the group. Its
-	// OnStateChange, if set, is shared by all of them.
+	// OnStateChange, if set, is shared by all of them, and so are its
+	// Observers, which see each breaker's events with Event.Key set.
 	Config Config
 
 	// MaxKeys bounds the number of breakers, so that keys taken from
@@ -73,6 +74,7 @@ func (g *Group) Get(key string) *Breaker {
 			hook(key, from, to)
 		}
 	}
+	cfg.Observers = keyed(key, cfg.Observers)
 	b := New(cfg)
 	g.m.Store(key, b)
 	g.n++

@@ -106,3 +106,37 @@ func (k *bucket) add(code uint8, d int) {
 		k.slo += d
 	}
 }
+
+// snapshot returns what the rate rules see now: the window's totals in the
+// generation of word w (zero once the breaker moved on, since the window
+// clears itself on the next outcome), and for a time window only the
+// buckets the window still spans at now.
+func (w *window) snapshot(cur uint64, now int64) bucket {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gen != gen(cur) {
+		return bucket{}
+	}
+	if w.width == 0 {
+		return w.sum
+	}
+	var t bucket
+	e := max(now/w.width, w.last)
+	for _, x := range w.bkts {
+		if x.epoch > e-buckets && x.epoch <= e {
+			t.calls, t.fails, t.slo = t.calls+x.calls, t.fails+x.fails, t.slo+x.slo
+		}
+	}
+	return t
+}
+
+// stats returns the window's figures in the generation of word cur at now.
+func (w *window) stats(cur uint64, now int64) WindowStats {
+	t := w.snapshot(cur, now)
+	s := WindowStats{Calls: t.calls, Failures: t.fails, SlowCalls: t.slo}
+	if t.calls > 0 {
+		s.FailureRate = float64(t.fails) / float64(t.calls)
+		s.SlowCallRate = float64(t.slo) / float64(t.calls)
+	}
+	return s
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,11 @@ type Config struct {
 	// value) means no limit: only the caller's context ends the wait.
 	// It is also the RetryAfter hint of rejections (see RejectedError).
 	QueueTimeout time.Duration
+
+	// Observers, if any, receive every acquisition and rejection (see
+	// Observer). Default none: the bulkhead then builds no events and
+	// reads no clock for them.
+	Observers []Observer
 }
 
 // Validate reports the first invalid field of c, naming it.
@@ -135,6 +141,8 @@ type Bulkhead struct {
 	pool       sync.Pool // of *waiter, so waiting allocates nothing
 
 	rejected, timeouts, canceled atomic.Uint64
+
+	obs []Observer // Config.Observers; see observe.go
 }
 
 // queuedOne is one queued caller in state; adding dequeue removes one.
@@ -175,6 +183,7 @@ func New(cfg Config) *Bulkhead {
 		queueTimeout: cfg.QueueTimeout,
 		full:         RejectedError{retryAfter: hint},
 		timedOut:     RejectedError{queueTimeout: true, retryAfter: hint},
+		obs:          slices.Clone(cfg.Observers),
 	}
 }
 
@@ -187,6 +196,9 @@ func New(cfg Config) *Bulkhead {
 // ErrQueueTimeout after QueueTimeout in the queue. A free slot is taken
 // without locking or allocating.
 func (b *Bulkhead) Acquire(ctx context.Context) error {
+	if len(b.obs) != 0 {
+		return b.acquireObserved(ctx)
+	}
 	if err := ctx.Err(); err != nil {
 		b.canceled.Add(1)
 		return err
@@ -201,6 +213,9 @@ func (b *Bulkhead) Acquire(ctx context.Context) error {
 // TryAcquire takes a slot if one is free and nobody is queued, and reports
 // whether it did. It never waits; a refusal counts as Rejected.
 func (b *Bulkhead) TryAcquire() bool {
+	if len(b.obs) != 0 {
+		return b.tryAcquireObserved()
+	}
 	if b.tryFast() {
 		b.acquired.Add(1)
 		return true

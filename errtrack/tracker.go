@@ -30,6 +30,10 @@ type Config struct {
 	// Classify. An answer of "" means "don't know": the default Classify
 	// decides instead, so a classifier need only handle the errors it knows.
 	Classify func(error) Class
+
+	// Observers, if any, receive every tracked error with its class (see
+	// Observer). Default none.
+	Observers []Observer
 }
 
 // Validate reports the first invalid field of c, naming it.
@@ -129,6 +133,9 @@ func (t *Tracker) Track(err error) Class {
 		class = Classify(err)
 	}
 	at := t.elapsed()
+	if len(t.cfg.Observers) != 0 {
+		defer t.observe(err, &class, at) // after the unlock below
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := t.lastN

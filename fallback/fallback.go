@@ -72,15 +72,21 @@ func Do[T any](ctx context.Context, fn func(context.Context) (T, error), fallbac
 
 // chain runs the fallbacks after the operation failed with err. It is kept
 // out of Do so that the success path stays short.
-func chain[T any](ctx context.Context, err error, fallbacks []Func[T]) (T, error) {
+func chain[T any](ctx context.Context, err error, fallbacks []Func[T]) (_ T, rerr error) {
 	var zero T
 	var errs []error // allocated only once a second error arrives
-	for _, f := range fallbacks {
+	obs := observers(ctx)
+	tried := 0
+	for i, f := range fallbacks {
 		if ctx.Err() != nil {
 			break
 		}
+		tried++
 		v, ferr := f(ctx, err)
 		if ferr == nil {
+			if len(obs) != 0 {
+				observe(obs, Event{Kind: EventServed, Ctx: ctx, Step: i + 1, Err: err})
+			}
 			return v, nil
 		}
 		if !same(ferr, err) {
@@ -90,6 +96,9 @@ func chain[T any](ctx context.Context, err error, fallbacks []Func[T]) (T, error
 			errs = append(errs, ferr)
 			err = ferr
 		}
+	}
+	if len(obs) != 0 {
+		defer func() { observe(obs, Event{Kind: EventFailed, Ctx: ctx, Step: tried, Err: rerr}) }()
 	}
 	cerr := ctx.Err()
 	if errs == nil {

@@ -90,6 +90,10 @@ type Policy struct {
 	// goroutine, outside any lock.
 	OnHedge func(Hedge)
 
+	// Observers, if any, receive every hedge and every refused hedge,
+	// after OnHedge (see Observer). Default none.
+	Observers []Observer
+
 	est     estimator
 	timers  sync.Pool // of *timerHolder
 	calls   atomic.Uint64

@@ -103,6 +103,10 @@ type Config struct {
 	// arrive out of order; Stats().Limit is the current limit.
 	OnLimitChange func(from, to int)
 
+	// Observers, if any, receive every acquisition, rejection and limit
+	// change, after OnLimitChange (see Observer). Default none.
+	Observers []Observer
+
 	// Tolerance (Gradient2) is how much the short-term RTT may exceed the
 	// long-term one before the limit shrinks. Default 1.5. Must be at
 	// least 1 and finite.

@@ -3,6 +3,7 @@ package limit
 import (
 	"context"
 	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,6 +95,7 @@ type Limiter struct {
 	isIgnored     func(error) bool
 	isDrop        func(error) bool
 	onLimitChange func(from, to int)
+	obs           []Observer // Config.Observers; see observe.go
 	full          RejectedError
 	timedOut      RejectedError
 	retryAfter    atomic.Int64 // the hint of rejections, in ns
@@ -132,6 +134,7 @@ func New(cfg Config) *Limiter {
 		isIgnored:     cfg.IsIgnored,
 		isDrop:        cfg.IsDrop,
 		onLimitChange: cfg.OnLimitChange,
+		obs:           slices.Clone(cfg.Observers),
 		est:           newEstimator(cfg),
 		stride:        1,
 	}
@@ -167,6 +170,14 @@ type Token struct {
 // queue. A free slot is taken, and without a queue a rejection made,
 // without locking or allocating.
 func (l *Limiter) Acquire(ctx context.Context) (Token, error) {
+	if len(l.obs) != 0 {
+		return l.acquireObserved(ctx)
+	}
+	return l.acquire(ctx)
+}
+
+// acquire is Acquire without observers.
+func (l *Limiter) acquire(ctx context.Context) (Token, error) {
 	if err := ctx.Err(); err != nil {
 		l.canceled.Add(1)
 		return Token{}, err
@@ -379,6 +390,9 @@ func (t Token) Done(err error) {
 	l.release()
 	if from != to && l.onLimitChange != nil {
 		l.onLimitChange(from, to)
+	}
+	if from != to && len(l.obs) != 0 {
+		notify(l.obs, Event{Kind: EventLimitChange, From: from, To: to})
 	}
 }
 

@@ -116,6 +116,10 @@ type handler struct {
 var _ http.Handler = (*handler)(nil)
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var start time.Time // read only for observers
+	if h.r.observed() {
+		start = time.Now()
+	}
 	if h.r.RateLimit != nil && !h.allowRate(w, req) {
 		return
 	}
@@ -151,15 +155,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		served = tw.arm(req, h.limit, h.te, h.expired)
 		defer tw.disarm()
 	}
-	defer h.recover(tw, req, &outcome)
+	defer h.recover(tw, req, &outcome, start)
 	h.next.ServeHTTP(tw, served)
 }
 
 // recover ends a request once next has returned or panicked: it settles the
 // response, tracks the failure and reports a panic.
-func (h *handler) recover(tw *timeoutWriter, req *http.Request, outcome *error) {
+func (h *handler) recover(tw *timeoutWriter, req *http.Request, outcome *error, start time.Time) {
 	p := recover()
 	failure, abort := tw.finish(p, h.r.isFailureStatus)
+	if h.r.observed() && p != http.ErrAbortHandler {
+		h.observeRequest(tw, req, failure, start)
+	}
 	if p == http.ErrAbortHandler {
 		panic(p) // deliberate: net/http aborts the response quietly
 	}
@@ -178,6 +185,9 @@ func (h *handler) recover(tw *timeoutWriter, req *http.Request, outcome *error) 
 // panicked reports a recovered panic to Hooks.OnPanic, or else logs it
 // where net/http would have.
 func (h *handler) panicked(req *http.Request, pe *PanicError) {
+	if h.r.observed() {
+		h.r.notify(Event{Kind: EventPanic, Ctx: req.Context(), Err: pe, Host: req.Host, Request: req, Method: req.Method, URL: req.URL, Status: http.StatusInternalServerError})
+	}
 	if f := h.r.Hooks.OnPanic; f != nil {
 		f(Event{Err: pe, Host: req.Host, Request: req})
 		return
@@ -196,6 +206,9 @@ func (h *handler) shed(w http.ResponseWriter, req *http.Request, err error) {
 	}
 	if f := h.r.Hooks.OnReject; f != nil && req.Context().Err() == nil {
 		f(Event{Err: err, Host: req.Host, Request: req})
+	}
+	if h.r.observed() {
+		h.r.observeShed(req, err, http.StatusServiceUnavailable)
 	}
 	w.Header().Set("Retry-After", strconv.FormatInt(seconds(min(retryAfter(err), h.r.maxRetryAfter())), 10))
 	http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)

@@ -159,6 +159,9 @@ func (r *Recovery) waitRate(ctx context.Context, key string) error {
 		if f := r.Hooks.OnReject; f != nil {
 			f(Event{Err: err, Host: key})
 		}
+		if r.observed() {
+			r.notify(Event{Kind: EventReject, Ctx: ctx, Err: err, Host: key})
+		}
 	}
 	return err
 }
@@ -182,6 +185,9 @@ func (h *handler) allowRate(w http.ResponseWriter, req *http.Request) bool {
 	}
 	if f := r.Hooks.OnReject; f != nil && req.Context().Err() == nil {
 		f(Event{Err: err, Host: req.Host, Request: req})
+	}
+	if r.observed() {
+		r.observeShed(req, err, http.StatusTooManyRequests)
 	}
 	w.Header().Set("Retry-After", strconv.FormatInt(seconds(min(retryAfter(err), r.maxRetryAfter())), 10))
 	http.Error(w, http.StatusText(http.StatusTooManyRequests), http.StatusTooManyRequests)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
@@ -126,6 +127,11 @@ type Recovery struct {
 
 	// Hooks observe every event in one place. Nil hooks cost nothing.
 	Hooks Hooks
+
+	// Observers receive every event the Hooks see and more (see Observer),
+	// side by side with the Hooks and with one another. Default none: no
+	// Event is built for them.
+	Observers []Observer
 }
 
 // MaxHosts is the number of per-host breakers a Transport creates at most.
@@ -177,6 +183,36 @@ type Event struct {
 	// for Do and Transport events. Hooks must not keep it, nor read its
 	// body.
 	Request *http.Request
+
+	// Kind says what the event reports (see EventKind).
+	Kind EventKind
+	// Ctx is the context of the call or request, so that a trace or
+	// request id can be read from it.
+	Ctx context.Context
+	// Method and URL identify the HTTP request (Transport, Handler); ""
+	// and nil for Do.
+	Method string
+	URL    *url.URL
+	// Duration is how long the attempt (EventAttempt) or the request
+	// (EventRequest) took.
+	Duration time.Duration
+	// Delay and Reason are the wait before the attempt and what chose it
+	// (EventRetry).
+	Delay  time.Duration
+	Reason retry.DelayReason
+	// Status is the HTTP status of the response (Transport attempts) or of
+	// the answer sent (Handler); 0 when there was none.
+	Status int
+	// Shed reports a request Handler refused without running it
+	// (EventRequest).
+	Shed bool
+	// From and To are the states of an EventStateChange.
+	From, To breaker.State
+	// Scope names the timeout that fired (EventTimeout): "" for the
+	// per-attempt Timeout, "total" for Total.
+	Scope string
+	// Step is the fallback that served (EventFallback).
+	Step int
 }
 
 // Do calls fn through the stack r describes, outermost first: RateLimit,
@@ -217,6 +253,9 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 		r.Hooks.OnFallback(Event{Err: err})
 	}
 	first := func(context.Context) (T, error) { return v, err }
+	if r != nil && r.observed() && ctx.Err() == nil {
+		return observeFallback(ctx, r, first, err, fallbacks)
+	}
 	return fallback.Do(ctx, first, fallbacks...)
 }
 
@@ -237,6 +276,9 @@ type stack[T any] struct {
 	hedge   *hedge.Policy                                          // hedge each attempt of the retry loop
 	hedgeFn func(context.Context) func(context.Context) (T, error) // Transport: the attempts' fn, per hedged call
 	parent  context.Context                                        // an attempt of a hedged call: the call's context
+
+	req *http.Request // Transport: the request, for its method and URL
+	obs observation   // what observers are told; see observe.go
 }
 
 // run makes the call's attempts under ctx (inside Total). Every wait
@@ -247,6 +289,10 @@ func (s *stack[T]) run(ctx context.Context) (T, error) {
 	}
 	p := *s.r.Retry
 	p.MaxRetryAfter = s.r.maxRetryAfter() // the bound Transport parsed hints with
+	if s.r.observed() {
+		s.obs.tap = &retryTap{r: s.r, host: s.host, req: s.req}
+		p.Observers = append(p.Observers[:len(p.Observers):len(p.Observers)], s.obs.tap)
+	}
 	v, err := retry.Do(ctx, p, s.one)
 	if err != nil && s.r.Total > 0 {
 		s.nameTotal(ctx, err)
@@ -277,6 +323,9 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	h := &s.r.Hooks
 	if s.n > 1 && h.OnRetry != nil {
 		h.OnRetry(Event{Attempt: s.n, Err: s.prev, Host: s.host})
+	}
+	if s.r.observed() {
+		s.begin(ctx)
 	}
 	var tp throttle.Permit
 	if s.thr != nil {
@@ -321,6 +370,9 @@ func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
 	}
 	if h.OnAttempt != nil {
 		h.OnAttempt(Event{Attempt: s.n, Host: s.host})
+	}
+	if s.r.observed() {
+		s.attempted(v, nil)
 	}
 	return v, nil
 }
@@ -370,6 +422,9 @@ func (s *stack[T]) reject(err error) {
 	if f := s.r.Hooks.OnReject; f != nil {
 		f(Event{Attempt: s.n, Err: err, Host: s.host})
 	}
+	if s.r.observed() {
+		s.rejected(err)
+	}
 }
 
 func (s *stack[T]) failed(err error) {
@@ -379,6 +434,10 @@ func (s *stack[T]) failed(err error) {
 	}
 	if f := s.r.Hooks.OnAttempt; f != nil {
 		f(Event{Attempt: s.n, Err: err, Host: s.host})
+	}
+	if s.r.observed() {
+		var zero T
+		s.attempted(zero, err)
 	}
 }
 

@@ -100,7 +100,7 @@ func (r *Recovery) Transport(base http.RoundTripper) *Transport {
 		if err := (&Recovery{HostBreaker: r.HostBreaker}).Validate(); err != nil {
 			panic(err.Error())
 		}
-		t.hosts = breaker.NewGroup(breaker.GroupConfig{Config: *r.HostBreaker, MaxKeys: MaxHosts, OnStateChange: r.Hooks.OnStateChange})
+		t.hosts = breaker.NewGroup(breaker.GroupConfig{Config: *r.HostBreaker, MaxKeys: MaxHosts, OnStateChange: r.onStateChange()})
 	}
 	t.perHost(r)
 	return t
@@ -175,7 +175,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx, cancelTotal = context.WithTimeoutCause(ctx, r.Total, t.totalErr)
 	}
 	rt := roundTrip{t: t, req: req, retry: r.Retry != nil && replayable(req)}
-	s := stack[*http.Response]{r: r, b: t.Breaker(req.URL.Host), lim: r.Limit, thr: r.Throttle, fn: rt.send, host: req.URL.Host, retry: rt.retry, caller: req.Context()}
+	s := stack[*http.Response]{r: r, b: t.Breaker(req.URL.Host), lim: r.Limit, thr: r.Throttle, fn: rt.send, host: req.URL.Host, retry: rt.retry, caller: req.Context(), req: req}
 	if r.Hedge != nil && replayable(req) {
 		s.hedge, s.hedgeFn = r.Hedge, rt.hedgeRound
 	}

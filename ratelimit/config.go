@@ -29,6 +29,10 @@ type Config struct {
 	// OnReject, if set, is called for every refused event with the error
 	// the caller gets (it matches ErrLimited), outside any lock.
 	OnReject func(err error)
+
+	// Observers, if any, receive every refusal and every wait for a token,
+	// after OnReject (see Observer). Default none.
+	Observers []Observer
 }
 
 const (

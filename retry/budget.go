@@ -68,6 +68,8 @@ type Budget struct {
 
 	retries atomic.Uint64
 	refused atomic.Uint64
+
+	shared BudgetSharer // set by NewSharedBudget: it decides instead
 }
 
 // BudgetStats is a snapshot of a Budget.
@@ -114,6 +116,10 @@ func NewBudget(cfg BudgetConfig) *Budget {
 
 // deposit credits the budget for one call.
 func (b *Budget) deposit() {
+	if b.shared != nil {
+		b.shared.Request()
+		return
+	}
 	for {
 		t := b.tokens.Load()
 		if t >= b.capacity {
@@ -127,6 +133,9 @@ func (b *Budget) deposit() {
 
 // withdraw reports whether one retry may go ahead, spending its token.
 func (b *Budget) withdraw() bool {
+	if b.shared != nil {
+		return b.sharedRetry()
+	}
 	for t := b.tokens.Load(); t >= unit; t = b.tokens.Load() {
 		if b.tokens.CompareAndSwap(t, t-unit) {
 			b.retries.Add(1)

@@ -68,7 +68,9 @@
 // shared by many calls caps retries at a ratio of recent calls (10% by
 // default) plus a small per-second floor; retries beyond it fail fast with
 // ErrBudgetExhausted. Create one with NewBudget and put it on every Policy
-// that calls the same backend.
+// that calls the same backend. NewSharedBudget makes a Budget whose account
+// is kept by a BudgetSharer, for one budget across the replicas of a service
+// (contrib/redis has one on Redis).
 //
 // # Concurrency and cost
 //

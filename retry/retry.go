@@ -64,6 +64,11 @@ type Policy struct {
 	// goroutine, with the attempt that failed and the wait that follows.
 	OnRetry func(Attempt)
 
+	// Observers, if any, receive every retry (with the delay chosen and
+	// why) and the final exhaustion, after OnRetry (see Observer).
+	// Default none.
+	Observers []Observer
+
 	// Budget, if set, is a retry budget shared with other calls: each Do
 	// earns it tokens, each retry spends one, and a refused retry ends Do
 	// with an *ExhaustedError matching ErrBudgetExhausted.
@@ -93,6 +98,7 @@ type Attempt struct {
 	Number int           // the attempt that failed: 1 for the first
 	Err    error         // its error
 	Delay  time.Duration // the wait before attempt Number+1
+	Reason DelayReason   // what chose Delay: the backoff or a RetryAfter hint
 }
 
 // Validate reports the first field that is out of range, naming it: a
@@ -244,6 +250,9 @@ func Do[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error
 		r.attempts++
 		delay, stop := r.next(ctx, err)
 		if stop != nil {
+			if len(p.Observers) != 0 {
+				r.exhausted(ctx, stop)
+			}
 			return v, stop
 		}
 		if stop = wait(ctx, delay, r.attempts, err); stop != nil {
@@ -269,6 +278,7 @@ type run struct {
 	start    time.Time
 	attempts int
 	seq      *backoff.Sequence
+	reason   DelayReason // what chose the last delay
 }
 
 // next decides what follows a failed attempt: the delay before the next
@@ -310,7 +320,10 @@ func (r *run) next(ctx context.Context, err error) (time.Duration, error) {
 		return 0, &ExhaustedError{Attempts: r.attempts, Err: err, why: byBudget}
 	}
 	if p.OnRetry != nil {
-		p.OnRetry(Attempt{Number: r.attempts, Err: err, Delay: delay})
+		p.OnRetry(Attempt{Number: r.attempts, Err: err, Delay: delay, Reason: r.reason})
+	}
+	if len(p.Observers) != 0 {
+		notify(p.Observers, Event{Kind: EventRetry, Ctx: ctx, Attempt: r.attempts, Err: err, Delay: delay, Reason: r.reason})
 	}
 	return delay, nil
 }
@@ -326,6 +339,7 @@ func (r *run) delay(err error) (delay, open time.Duration) {
 		r.seq = p.Backoff.Sequence()
 	}
 	delay = r.seq.Next()
+	r.reason = ReasonBackoff
 	var hinted interface{ RetryAfter() time.Duration }
 	if !errors.As(err, &hinted) {
 		return delay, 0
@@ -336,12 +350,17 @@ func (r *run) delay(err error) (delay, open time.Duration) {
 	}
 	hint := hinted.RetryAfter()
 	if c, ok := hinted.(interface{ ErrorClass() string }); !ok || c.ErrorClass() != "circuit_open" {
-		return max(delay, min(hint, limit)), 0
+		if hint = min(hint, limit); hint > delay {
+			r.reason = ReasonRetryAfter
+			return hint, 0
+		}
+		return delay, 0
 	}
 	switch {
 	case hint <= delay:
 		return delay, 0 // the breaker lets calls through by the next attempt
 	case hint <= min(p.MaxOpenWait, limit):
+		r.reason = ReasonRetryAfter
 		return hint, 0
 	}
 	return 0, hint

@@ -56,6 +56,10 @@ type Config struct {
 	// OnReject, if set, is called for every rejected request with the
 	// error the caller gets (it matches ErrThrottled), outside any lock.
 	OnReject func(err error)
+
+	// Observers, if any, receive every rejection, after OnReject (see
+	// Observer). Default none.
+	Observers []Observer
 }
 
 const (

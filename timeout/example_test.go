@@ -53,3 +53,23 @@ func ExamplePipeline() {
 	// transform timeout: "transform" exceeded 1ms: context deadline exceeded
 	// timed out: transform 1ms
 }
+
+func ExampleDo_nested() {
+	// An inner call with a generous limit, inside an outer one whose
+	// deadline comes first: both report the outer limit.
+	_, err := timeout.Do(context.Background(), time.Millisecond, func(ctx context.Context) (string, error) {
+		_, err := timeout.Do(ctx, time.Hour, func(ctx context.Context) (string, error) {
+			<-ctx.Done() // stands for work that watches ctx
+			return "", ctx.Err()
+		})
+		var te *timeout.Error
+		if errors.As(err, &te) {
+			fmt.Println("inner call:", te.Limit)
+		}
+		return "", err
+	})
+	fmt.Println(err)
+	// Output:
+	// inner call: 1ms
+	// timeout: exceeded 1ms: context deadline exceeded
+}

@@ -2,6 +2,7 @@ package timeout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -83,10 +84,15 @@ func runStage(ctx context.Context, s Stage) error {
 		return err
 	}
 	err := s.Run(ctx)
-	if ctx.Err() != nil {
-		// The stage has no deadline of its own: expired names the
-		// enclosing scope, if any.
-		if terr := expired(ctx, false, s.Name, 0, err); terr != nil {
+	if ctx.Err() == context.DeadlineExceeded {
+		// The stage has no deadline of its own: name the enclosing scope
+		// whose deadline fired, if any.
+		var inner *Error
+		if errors.As(err, &inner) {
+			return err
+		}
+		dl, _ := ctx.Deadline()
+		if terr := scopeError(ctx, dl, err); terr != nil {
 			return terr
 		}
 	}

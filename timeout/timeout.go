@@ -59,21 +59,24 @@ func (e *Error) Timeout() bool { return true }
 // fn returned: then it returns a *Error (Name "", Limit d) whose Err is
 // fn's error. The caller's own cancellation or deadline, when it comes
 // first, is no timeout of this package: fn's results then pass through
-// unchanged.
+// unchanged. A call nested in fn that this deadline cuts short reports the
+// same *Error.
 //
 // fn must watch its context (see the package documentation); Do cannot
 // stop it and always waits for it. A limit d <= 0 is an error matching
-// ErrInvalidLimit, and fn is not called. Do allocates no more than
-// context.WithTimeout does.
+// ErrInvalidLimit, and fn is not called. Do allocates once (fn's context)
+// when fn does not watch Done, where context.WithTimeout allocates four
+// times; watching Done costs one allocation more (a channel), or three
+// under a caller's context that can be canceled (WithTimeout: one more).
 func Do[T any](ctx context.Context, d time.Duration, fn func(context.Context) (T, error)) (T, error) {
 	return run(ctx, "", d, false, fn)
 }
 
-// DoNamed is Do for a named scope: a pipeline, a step, a tool. Besides
-// naming its own timeouts, the scope is recorded in the context (as its
-// context.Cause), so that any Do or DoNamed running inside it, cut short
-// because this scope's deadline fired first, reports this scope's Name and
-// Limit rather than its own. It costs one allocation more than Do.
+// DoNamed is Do for a named scope: a pipeline, a step, a tool. A call
+// nested in it, cut short because this scope's deadline fired first,
+// reports this scope's Name and Limit rather than its own; and when the
+// scope's own deadline fires, the context's context.Cause is a *Error
+// with its Name and Limit. It costs what Do costs.
 func DoNamed[T any](ctx context.Context, name string, d time.Duration, fn func(context.Context) (T, error)) (T, error) {
 	return run(ctx, name, d, true, fn)
 }
@@ -83,19 +86,12 @@ func run[T any](ctx context.Context, name string, d time.Duration, named bool, f
 		var zero T
 		return zero, invalidLimit("limit", d)
 	}
-	var (
-		sctx   context.Context
-		cancel context.CancelFunc
-	)
-	if named {
-		sctx, cancel = context.WithTimeoutCause(ctx, d, &Error{Name: name, Limit: d})
-	} else {
-		sctx, cancel = context.WithTimeout(ctx, d)
-	}
-	defer cancel()
-	v, err := fn(sctx)
-	if sctx.Err() != nil {
-		if terr := expired(sctx, ownDeadline(ctx, sctx), name, d, err); terr != nil {
+	c := newScope(ctx, name, d, named)
+	defer c.finish() // when fn panics
+	v, err := fn(c)
+	if b := c.finish(); b != nil {
+		if terr := c.expired(b, err); terr != nil {
+			timedOut(ctx, terr, err)
 			var zero T
 			return zero, terr
 		}
@@ -103,37 +99,22 @@ func run[T any](ctx context.Context, name string, d time.Duration, named bool, f
 	return v, err
 }
 
-// ownDeadline reports whether ctx, derived from parent and now ended, ended
-// on a deadline of its own: one earlier than parent's. What ends later
-// (parent's deadline, the caller's cancellation) does not change that.
-func ownDeadline(parent, ctx context.Context) bool {
-	if parent.Err() == nil {
-		return true
-	}
-	dl, _ := ctx.Deadline()
-	pdl, ok := parent.Deadline()
-	return !ok || dl.Before(pdl)
-}
-
-// expired returns the error of a scope (name, d) whose context ctx has
-// ended while fn ran and returned err: a *Error naming the scope whose
-// deadline fired first (its own if own, see ownDeadline), or nil if the
-// caller ended ctx.
-func expired(ctx context.Context, own bool, name string, d time.Duration, err error) error {
+// expired returns the error of scope c, ended by b while fn ran and
+// returned err: a *Error naming the scope whose deadline fired first (c's
+// own, or an enclosing scope's), or nil if the caller ended it (its
+// cancellation, or its own deadline).
+func (c *scope) expired(b *errBox, err error) error {
 	var inner *Error
 	if errors.As(err, &inner) {
 		return err // an inner scope has reported it already
 	}
-	if ctx.Err() != context.DeadlineExceeded {
+	if b != deadlineBox {
 		return nil // the caller canceled first
 	}
-	if own {
-		return &Error{Name: name, Limit: d, Err: err}
+	if c.timed {
+		return &Error{Name: c.name, Limit: c.limit, Err: err}
 	}
-	if c, ok := context.Cause(ctx).(*Error); ok {
-		return &Error{Name: c.Name, Limit: c.Limit, Err: err} // an enclosing scope's
-	}
-	return nil // the caller's own deadline
+	return scopeError(c.parent, c.deadline(), err)
 }
 
 func invalidLimit(field string, d time.Duration) error {
