@@ -10,9 +10,9 @@
 //	...
 //	br := breaker.New(breaker.Config{OnStateChange: o.OnStateChange})
 //	r := &middleware.Recovery{Retry: &retry.Policy{}, Breaker: br}
-//	o.Instrument(r) // before r is first used: chains r.Hooks, registers gauges
+//	o.Instrument(r) // before r is first used: appends o to r.Observers, registers gauges
 //	defer o.Close()
-//	v, err := resotel.Do(ctx, o, r, fetch) // or middleware.Do: no durations, no span events
+//	v, err := middleware.Do(ctx, r, fetch) // or resotel.Do, for attempt spans
 //
 // # Instruments
 //
@@ -25,13 +25,13 @@
 //
 //	name                          kind             unit          attributes
 //	resilience.attempts           Int64Counter     {attempt}     outcome (success|failure)
-//	resilience.attempt.duration   Float64Histogram s             outcome (Do only)
+//	resilience.attempt.duration   Float64Histogram s             outcome (with Config.Durations)
 //	resilience.retries            Int64Counter     {retry}       reason (errtrack class of the error retried)
 //	resilience.rejections         Int64Counter     {call}        class (circuit_open, bulkhead_full, limit_exceeded, throttled, rate_limited, ...)
 //	resilience.errors             Int64Counter     {error}       class (errtrack class of every failed attempt and rejection)
 //	resilience.timeouts           Int64Counter     {timeout}     scope ("attempt", "total", or a timeout.DoNamed name)
 //	resilience.fallbacks          Int64Counter     {fallback}
-//	resilience.handler.requests   Int64Counter     {request}     outcome (shed|panic)
+//	resilience.handler.requests   Int64Counter     {request}     outcome (success|failure|shed|panic)
 //	resilience.breaker.transitions Int64Counter    {transition}  state (the new state: closed|open|half_open)
 //	resilience.breaker.state      Int64ObservableGauge {state}   state; 1 for the current state, 0 for the others
 //	resilience.bulkhead.in_flight Int64ObservableGauge {call}
@@ -45,18 +45,20 @@
 //
 // # Tracing
 //
-// Do adds events to the span of the caller's context, when it is
-// recording: resilience.retry before every retried attempt (with
-// resilience.attempt and reason), resilience.hedge for an attempt started
-// while another of the same call is in flight, resilience.rejected when
-// the call ends on a rejection (class), and resilience.fallback when the
-// fallbacks take over. With Config.AttemptSpans each attempt that reaches
-// fn runs in a child span "resilience.attempt", ended with an error status
-// when it fails.
+// The Observer adds events to the span of the event's context (the call's,
+// or the request's for Handler) when it is recording: resilience.retry
+// before every retried attempt (resilience.attempt, reason, resilience.delay
+// in seconds), resilience.rejected for every refused attempt (class),
+// resilience.exhausted when retry gives up, and resilience.fallback when
+// the fallbacks take over (resilience.fallback.step: the one that served,
+// 0 for none). Do adds resilience.hedge for an attempt started while
+// another of the same call is in flight and, with Config.AttemptSpans,
+// runs each attempt that reaches fn in a child span "resilience.attempt",
+// ended with an error status when it fails.
 //
 // # Cost
 //
-// On the success path Instrument's hooks add one counter increment with a
-// precomputed attribute set; Do adds two clock reads, one histogram record
-// and one allocation (the per-call closure). See BenchmarkDo.
+// On the success path the Observer adds one atomic increment to what an
+// observed Recovery costs; Durations add one histogram record. See
+// BenchmarkDo.
 package resotel

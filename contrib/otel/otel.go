@@ -15,7 +15,6 @@ import (
 	"github.com/seed94f50169/resilience/breaker"
 	"github.com/seed94f50169/resilience/errtrack"
 	"github.com/seed94f50169/resilience/middleware"
-	"github.com/seed94f50169/resilience/timeout"
 )
 
 // ScopeName is the instrumentation scope of the meter and the tracer.
@@ -270,56 +269,88 @@ func (o *Observer) add(ctx context.Context, c metric.Int64Counter, key, value, h
 	c.Add(ctx, 1, metric.WithAttributeSet(o.attrs(key, value, host)))
 }
 
-// Hooks returns hooks that record o's counters. Each calls next's hook of
-// the same event first, if any, so the caller's hooks keep working.
-func (o *Observer) Hooks(next middleware.Hooks) middleware.Hooks {
-	h := next
-	h.OnAttempt = func(e middleware.Event) {
-		if next.OnAttempt != nil {
-			next.OnAttempt(e)
-		}
+// Observe records e: it makes *Observer a middleware.Observer, which
+// Instrument attaches to a Recovery. It adds the span events of the
+// package documentation to the span of e.Ctx when that span is recording.
+func (o *Observer) Observe(e middleware.Event) {
+	switch e.Kind {
+	case middleware.EventAttempt:
 		o.attempt(e)
+		return
+	case middleware.EventUnknown:
+		return
 	}
-	h.OnRetry = func(e middleware.Event) {
-		if next.OnRetry != nil {
-			next.OnRetry(e)
-		}
-		o.add(context.Background(), o.retries, KeyReason, classOf(e.Err), e.Host)
+	ctx := e.Ctx
+	if ctx == nil {
+		ctx = context.Background()
 	}
-	h.OnReject = func(e middleware.Event) {
-		if next.OnReject != nil {
-			next.OnReject(e)
+	bg := context.Background()
+	span := trace.SpanFromContext(ctx)
+	rec := span.IsRecording()
+	switch e.Kind {
+	case middleware.EventRetry:
+		c := classOf(e.Err)
+		o.add(bg, o.retries, KeyReason, c, e.Host)
+		if rec {
+			span.AddEvent("resilience.retry", trace.WithAttributes(o.nameKV, attribute.Int(KeyAttempt, e.Attempt),
+				attribute.String(KeyReason, c), attribute.Float64("resilience.delay", e.Delay.Seconds())))
 		}
-		bg := context.Background()
+	case middleware.EventReject:
 		c := classOf(e.Err)
 		o.add(bg, o.rejections, KeyClass, c, e.Host)
 		o.add(bg, o.errs, KeyClass, c, e.Host)
-		if e.Request != nil {
-			o.add(bg, o.requests, KeyOutcome, "shed", e.Host)
+		if rec {
+			span.AddEvent("resilience.rejected", trace.WithAttributes(o.nameKV, attribute.Int(KeyAttempt, e.Attempt), attribute.String(KeyClass, c)))
 		}
-	}
-	h.OnFallback = func(e middleware.Event) {
-		if next.OnFallback != nil {
-			next.OnFallback(e)
+	case middleware.EventTimeout:
+		scope := e.Scope
+		if scope == "" {
+			scope = "attempt"
 		}
-		o.fallbacks.Add(context.Background(), 1, o.fallbackOpt...)
-	}
-	h.OnPanic = func(e middleware.Event) {
-		if next.OnPanic != nil {
-			next.OnPanic(e)
+		o.add(bg, o.timeouts, KeyScope, scope, e.Host)
+	case middleware.EventFallback:
+		o.fallbacks.Add(bg, 1, o.fallbackOpt...)
+		if rec {
+			span.AddEvent("resilience.fallback", trace.WithAttributes(o.nameKV, attribute.String(KeyClass, classOf(e.Err)), attribute.Int("resilience.fallback.step", e.Step)))
 		}
-		o.add(context.Background(), o.requests, KeyOutcome, "panic", e.Host)
-	}
-	h.OnStateChange = func(host string, from, to breaker.State) {
-		if next.OnStateChange != nil {
-			next.OnStateChange(host, from, to)
+	case middleware.EventExhausted:
+		if rec {
+			span.AddEvent("resilience.exhausted", trace.WithAttributes(o.nameKV, attribute.Int(KeyAttempt, e.Attempt)))
 		}
-		o.transition(host, to)
+	case middleware.EventRequest:
+		o.add(bg, o.requests, KeyOutcome, requestOutcome(e), e.Host)
+	case middleware.EventStateChange:
+		o.transition(e.Host, e.To)
 	}
-	return h
+}
+
+// requestOutcome is the outcome of a request Handler finished.
+func requestOutcome(e middleware.Event) string {
+	var pe *middleware.PanicError
+	switch {
+	case e.Shed:
+		return "shed"
+	case errors.As(e.Err, &pe):
+		return "panic"
+	case e.Err != nil:
+		return "failure"
+	}
+	return "success"
 }
 
 func (o *Observer) attempt(e middleware.Event) {
+	if o.timed {
+		d := e.Duration.Seconds()
+		ctx := e.Ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if e.Err == nil {
+			o.duration.Record(ctx, d, o.durSuccess...)
+		} else {
+			o.duration.Record(ctx, d, o.durFailure...)
+		}
+	}
 	c := &o.total
 	if o.hosts && e.Host != "" {
 		c = o.host(e.Host)
@@ -331,13 +362,6 @@ func (o *Observer) attempt(e middleware.Event) {
 	c.failure.Add(1)
 	bg := context.Background()
 	o.add(bg, o.errs, KeyClass, classOf(e.Err), e.Host)
-	if te := (*timeout.Error)(nil); errors.As(e.Err, &te) {
-		scope := te.Name
-		if scope == "" {
-			scope = "attempt"
-		}
-		o.add(bg, o.timeouts, KeyScope, scope, e.Host)
-	}
 }
 
 // host returns the outcome counters of host, or of "other" beyond
@@ -386,7 +410,7 @@ func (o *Observer) observeAttempts(_ context.Context, ob metric.Observer) error 
 
 // OnStateChange records a transition of a breaker; set it as the
 // breaker.Config.OnStateChange of the Recovery's Breaker (Instrument
-// covers per-host breakers through Hooks.OnStateChange).
+// reports per-host breakers, whose transitions are Recovery events).
 func (o *Observer) OnStateChange(from, to breaker.State) { o.transition("", to) }
 
 func (o *Observer) transition(host string, to breaker.State) {
@@ -405,12 +429,12 @@ func classOf(err error) string {
 	return string(errtrack.Unknown)
 }
 
-// Instrument chains o's hooks into r.Hooks (see Hooks) and registers the
+// Instrument appends o to r.Observers and registers the
 // gauges of r's Breaker, Bulkhead and Limit, those that are set. Call it
 // before r is first used, as a Recovery must not change once in use; call
 // it once per Recovery. Close unregisters the gauges.
 func (o *Observer) Instrument(r *middleware.Recovery) error {
-	r.Hooks = o.Hooks(r.Hooks)
+	r.Observers = append(r.Observers[:len(r.Observers):len(r.Observers)], o)
 	var insts []metric.Observable
 	if r.Breaker != nil {
 		insts = append(insts, o.bState)
@@ -458,8 +482,8 @@ func (o *Observer) Instrument(r *middleware.Recovery) error {
 	return nil
 }
 
-// Close unregisters the gauges Instrument registered. The hooks keep
-// counting.
+// Close unregisters the gauges and the attempt counter's callback. The
+// Observer keeps counting, but attempts are no longer exported.
 func (o *Observer) Close() error {
 	o.regMu.Lock()
 	regs := o.regs

@@ -77,8 +77,10 @@ func TestSpanEvents(t *testing.T) {
 		}
 		want := map[string][]string{
 			"call":     {"resilience.retry", "resilience.retry"},
-			"rejected": {"resilience.rejected", "resilience.fallback"},
-			"bare":     {"resilience.rejected"},
+			// A forced-open breaker gives no wait hint: every attempt is
+			// tried and refused.
+			"rejected": {"resilience.rejected", "resilience.retry", "resilience.rejected", "resilience.retry", "resilience.rejected", "resilience.exhausted", "resilience.fallback"},
+			"bare":     {"resilience.rejected", "resilience.retry", "resilience.rejected", "resilience.retry", "resilience.rejected", "resilience.exhausted"},
 		}
 		for name, w := range want {
 			if got := byName[name]; !equal(got, w) {
