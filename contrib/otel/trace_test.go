@@ -76,7 +76,7 @@ func TestSpanEvents(t *testing.T) {
 			t.Errorf("attempt spans: %d, %d failed; want 3, 2 failed", attempts, failed)
 		}
 		want := map[string][]string{
-			"call":     {"resilience.retry", "resilience.retry"},
+			"call": {"resilience.retry", "resilience.retry"},
 			// A forced-open breaker gives no wait hint: every attempt is
 			// tried and refused.
 			"rejected": {"resilience.rejected", "resilience.retry", "resilience.rejected", "resilience.retry", "resilience.rejected", "resilience.exhausted", "resilience.fallback"},

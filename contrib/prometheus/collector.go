@@ -1,7 +1,6 @@
 package resprom
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -12,10 +11,8 @@ import (
 	"github.com/seed94f50169/resilience/breaker"
 	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/errtrack"
-	"github.com/seed94f50169/resilience/fallback"
 	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/middleware"
-	"github.com/seed94f50169/resilience/timeout"
 )
 
 // Label names.
@@ -48,9 +45,9 @@ type Config struct {
 	// Handler). Default: off.
 	Hosts bool
 
-	// Durations makes Do observe each attempt's duration in
-	// resilience_attempt_duration_seconds (two clock reads and a histogram
-	// observation per attempt). Default: off.
+	// Durations makes the Collector observe each attempt's duration in
+	// resilience_attempt_duration_seconds (a histogram observation per
+	// attempt). Default: off.
 	Durations bool
 
 	// Buckets are the duration histogram's upper bounds in seconds.
@@ -278,13 +275,13 @@ func StateName(s breaker.State) string {
 	return "other"
 }
 
-// Instrument chains c's hooks into r.Hooks (see Hooks) and makes Collect
+// Instrument appends c to r.Observers and makes Collect
 // report the gauges of r's Breaker, Bulkhead and Limit. Call it before r is
 // first used, once per Recovery; a Collector instrumenting several
 // Recoveries reports one set of gauges per Recovery, which a registry
 // refuses as duplicates: give each Recovery its own Collector.
 func (c *Collector) Instrument(r *middleware.Recovery) {
-	r.Hooks = c.Hooks(r.Hooks)
+	r.Observers = append(r.Observers[:len(r.Observers):len(r.Observers)], c)
 	s := source{b: r.Breaker, bh: r.Bulkhead, lim: r.Limit}
 	if s.b == nil && s.bh == nil && s.lim == nil {
 		return
@@ -294,52 +291,45 @@ func (c *Collector) Instrument(r *middleware.Recovery) {
 	c.mu.Unlock()
 }
 
-// Hooks returns hooks that count c's events. Each calls next's hook of the
-// same event first, if any.
-func (c *Collector) Hooks(next middleware.Hooks) middleware.Hooks {
-	h := next
-	h.OnAttempt = func(e middleware.Event) {
-		if next.OnAttempt != nil {
-			next.OnAttempt(e)
-		}
+// Observe counts e: it makes *Collector a middleware.Observer, which
+// Instrument attaches to a Recovery.
+func (c *Collector) Observe(e middleware.Event) {
+	switch e.Kind {
+	case middleware.EventAttempt:
 		c.attempt(e)
-	}
-	h.OnRetry = func(e middleware.Event) {
-		if next.OnRetry != nil {
-			next.OnRetry(e)
-		}
+	case middleware.EventRetry:
 		c.retries.inc(classOf(e.Err), e.Host)
-	}
-	h.OnReject = func(e middleware.Event) {
-		if next.OnReject != nil {
-			next.OnReject(e)
-		}
+	case middleware.EventReject:
 		cl := classOf(e.Err)
 		c.rejections.inc(cl, e.Host)
 		c.errs.inc(cl, e.Host)
-		if e.Request != nil {
-			c.requests.inc("shed", e.Host)
+	case middleware.EventTimeout:
+		scope := e.Scope
+		if scope == "" {
+			scope = "attempt"
 		}
-	}
-	h.OnFallback = func(e middleware.Event) {
-		if next.OnFallback != nil {
-			next.OnFallback(e)
-		}
+		c.timeouts.inc(scope, e.Host)
+	case middleware.EventFallback:
 		c.fallbacks.inc("", "")
+	case middleware.EventRequest:
+		c.requests.inc(requestOutcome(e), e.Host)
+	case middleware.EventStateChange:
+		c.transitions.inc(StateName(e.To), e.Host)
 	}
-	h.OnPanic = func(e middleware.Event) {
-		if next.OnPanic != nil {
-			next.OnPanic(e)
-		}
-		c.requests.inc("panic", e.Host)
+}
+
+// requestOutcome is the outcome of a request Handler finished.
+func requestOutcome(e middleware.Event) string {
+	var pe *middleware.PanicError
+	switch {
+	case e.Shed:
+		return "shed"
+	case errors.As(e.Err, &pe):
+		return "panic"
+	case e.Err != nil:
+		return "failure"
 	}
-	h.OnStateChange = func(host string, from, to breaker.State) {
-		if next.OnStateChange != nil {
-			next.OnStateChange(host, from, to)
-		}
-		c.transitions.inc(StateName(to), host)
-	}
-	return h
+	return "success"
 }
 
 // OnStateChange counts a transition of a breaker; set it as the
@@ -347,19 +337,15 @@ func (c *Collector) Hooks(next middleware.Hooks) middleware.Hooks {
 func (c *Collector) OnStateChange(from, to breaker.State) { c.transitions.inc(StateName(to), "") }
 
 func (c *Collector) attempt(e middleware.Event) {
+	if c.timed {
+		c.ObserveDuration(e.Duration, e.Err)
+	}
 	if e.Err == nil {
 		c.attempts.inc("success", e.Host)
 		return
 	}
 	c.attempts.inc("failure", e.Host)
 	c.errs.inc(classOf(e.Err), e.Host)
-	if te := (*timeout.Error)(nil); errors.As(e.Err, &te) {
-		scope := te.Name
-		if scope == "" {
-			scope = "attempt"
-		}
-		c.timeouts.inc(scope, e.Host)
-	}
 }
 
 func classOf(err error) string {
@@ -369,26 +355,10 @@ func classOf(err error) string {
 	return string(errtrack.Unknown)
 }
 
-// Do is middleware.Do(ctx, r, fn, fallbacks...) that, with
-// Config.Durations, also observes each attempt's duration. r's counters
-// come from the hooks Instrument chained in. A nil c is plain
-// middleware.Do.
-func Do[T any](ctx context.Context, c *Collector, r *middleware.Recovery, fn func(context.Context) (T, error), fallbacks ...fallback.Func[T]) (T, error) {
-	if c == nil || !c.timed {
-		return middleware.Do(ctx, r, fn, fallbacks...)
-	}
-	return middleware.Do(ctx, r, func(ctx context.Context) (T, error) {
-		start := time.Now()
-		v, err := fn(ctx)
-		c.Observe(time.Since(start), err)
-		return v, err
-	}, fallbacks...)
-}
-
-// Observe records one attempt's duration d and outcome in
-// resilience_attempt_duration_seconds, for attempts Do does not run (a
-// Transport's round trips, timed by the caller).
-func (c *Collector) Observe(d time.Duration, err error) {
+// ObserveDuration records one attempt's duration d and outcome in
+// resilience_attempt_duration_seconds; the Collector does it itself for
+// the attempts of the Recoveries it instruments, with Config.Durations.
+func (c *Collector) ObserveDuration(d time.Duration, err error) {
 	if err == nil {
 		c.durSuccess.Observe(d.Seconds())
 	} else {

@@ -46,7 +46,7 @@ func TestCollector(t *testing.T) {
 
 		n := 0
 		var inFlight float64
-		if _, err := resprom.Do(ctx, c, r, func(ctx context.Context) (int, error) {
+		if _, err := middleware.Do(ctx, r, func(ctx context.Context) (int, error) {
 			n++
 			if n < 3 {
 				time.Sleep(2 * time.Millisecond)
@@ -63,10 +63,10 @@ func TestCollector(t *testing.T) {
 		if inFlight != 1 {
 			t.Errorf("in flight during the call = %v, want 1", inFlight)
 		}
-		if _, err := resprom.Do(ctx, c, r, func(ctx context.Context) (int, error) { <-ctx.Done(); return 0, ctx.Err() }); err == nil {
+		if _, err := middleware.Do(ctx, r, func(ctx context.Context) (int, error) { <-ctx.Done(); return 0, ctx.Err() }); err == nil {
 			t.Fatal("call B succeeded")
 		}
-		if v, err := resprom.Do(ctx, c, r, func(context.Context) (int, error) { return 1, nil }, fallback.Value(7)); v != 7 || err != nil {
+		if v, err := middleware.Do(ctx, r, func(context.Context) (int, error) { return 1, nil }, fallback.Value(7)); v != 7 || err != nil {
 			t.Fatalf("call C = %v, %v", v, err)
 		}
 
@@ -150,9 +150,8 @@ func gaugeOf(t *testing.T, reg *prometheus.Registry, name string) prometheus.Col
 func TestCardinalityBounded(t *testing.T) {
 	for _, hosts := range []bool{false, true} {
 		c := resprom.New(resprom.Config{Hosts: hosts})
-		h := c.Hooks(middleware.Hooks{})
 		for i := range 1000 {
-			h.OnReject(middleware.Event{Err: classErr(strings.Repeat("x", i%200) + "c"), Host: "h" + strings.Repeat("y", i)})
+			c.Observe(middleware.Event{Kind: middleware.EventReject, Err: classErr(strings.Repeat("x", i%200) + "c"), Host: "h" + strings.Repeat("y", i)})
 		}
 		reg := prometheus.NewPedanticRegistry()
 		reg.MustRegister(c)

@@ -28,13 +28,13 @@
 //
 //	name                                    type       labels
 //	resilience_attempts_total               counter    outcome (success|failure)
-//	resilience_attempt_duration_seconds     histogram  outcome (Do with Config.Durations)
+//	resilience_attempt_duration_seconds     histogram  outcome (with Config.Durations)
 //	resilience_retries_total                counter    reason (errtrack class of the error retried)
 //	resilience_rejections_total             counter    class (circuit_open, bulkhead_full, limit_exceeded, throttled, rate_limited, ...)
 //	resilience_errors_total                 counter    class (every failed attempt and rejection)
 //	resilience_timeouts_total               counter    scope (attempt, total, or a timeout.DoNamed name)
 //	resilience_fallbacks_total              counter
-//	resilience_handler_requests_total       counter    outcome (shed|panic)
+//	resilience_handler_requests_total       counter    outcome (success|failure|shed|panic)
 //	resilience_breaker_transitions_total    counter    state (the new state)
 //	resilience_breaker_state                gauge      state (closed|open|half_open): 1 for the current state
 //	resilience_bulkhead_in_flight           gauge

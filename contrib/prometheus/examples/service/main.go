@@ -96,7 +96,7 @@ func run(ctx context.Context, ln net.Listener, opt options) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /call", func(w http.ResponseWriter, req *http.Request) {
-		body, err := resprom.Do(req.Context(), metrics, rec, func(ctx context.Context) (string, error) {
+		body, err := middleware.Do(req.Context(), rec, func(ctx context.Context) (string, error) {
 			return get(ctx, client, target)
 		})
 		if err != nil {
