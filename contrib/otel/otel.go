@@ -431,8 +431,10 @@ func classOf(err error) string {
 
 // Instrument appends o to r.Observers and registers the
 // gauges of r's Breaker, Bulkhead and Limit, those that are set. Call it
-// before r is first used, as a Recovery must not change once in use; call
-// it once per Recovery. Close unregisters the gauges.
+// before r is first used, as a Recovery must not change once in use. Give
+// each Recovery its own Observer (and Name): the gauges of two Recoveries
+// instrumented by one Observer would report the same series. Close
+// unregisters the gauges.
 func (o *Observer) Instrument(r *middleware.Recovery) error {
 	r.Observers = append(r.Observers[:len(r.Observers):len(r.Observers)], o)
 	var insts []metric.Observable
