@@ -33,6 +33,8 @@
 //	resilience.fallbacks          Int64Counter     {fallback}
 //	resilience.handler.requests   Int64Counter     {request}     outcome (success|failure|shed|panic)
 //	resilience.breaker.transitions Int64Counter    {transition}  state (the new state: closed|open|half_open)
+//	resilience.bulkhead.queue.wait Float64Histogram s            outcome (acquired|rejected; Observer.Bulkhead)
+//	resilience.limit.queue.wait   Float64Histogram s             outcome (acquired|rejected; Observer.Limit)
 //	resilience.breaker.state      Int64ObservableGauge {state}   state; 1 for the current state, 0 for the others
 //	resilience.bulkhead.in_flight Int64ObservableGauge {call}
 //	resilience.bulkhead.queued    Int64ObservableGauge {call}

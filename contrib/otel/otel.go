@@ -83,7 +83,8 @@ type Observer struct {
 
 	attempts                                                              metric.Int64ObservableCounter
 	retries, rejections, errs, timeouts, fallbacks, requests, transitions metric.Int64Counter
-	duration                                                              metric.Float64Histogram
+	duration, bhWait, limWait                                             metric.Float64Histogram
+	waitAcquired, waitRejected                                            []metric.RecordOption
 
 	bState, bhInFlight, bhQueued, limInFlight, limQueued, limCurrent metric.Int64ObservableGauge
 
@@ -167,6 +168,14 @@ func New(cfg Config) (*Observer, error) {
 		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 	errs = append(errs, err)
 	o.duration = d
+	waitHist := func(name, desc string) metric.Float64Histogram {
+		h, err := m.Float64Histogram(name, metric.WithUnit("s"), metric.WithDescription(desc),
+			metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+		errs = append(errs, err)
+		return h
+	}
+	o.bhWait = waitHist("resilience.bulkhead.queue.wait", "Time callers spent queued for a bulkhead slot, by outcome.")
+	o.limWait = waitHist("resilience.limit.queue.wait", "Time callers spent queued for an adaptive limit slot, by outcome.")
 	o.bState = gauge("resilience.breaker.state", "{state}", "1 for the breaker's current state, 0 for the others.")
 	o.bhInFlight = gauge("resilience.bulkhead.in_flight", "{call}", "Bulkhead slots held now.")
 	o.bhQueued = gauge("resilience.bulkhead.queued", "{call}", "Callers waiting for a bulkhead slot now.")
@@ -189,6 +198,8 @@ func New(cfg Config) (*Observer, error) {
 		return nil, fmt.Errorf("resotel: %w", err)
 	}
 	o.regs = append(o.regs, reg)
+	o.waitAcquired = []metric.RecordOption{metric.WithAttributeSet(set(attribute.String(KeyOutcome, "acquired")))}
+	o.waitRejected = []metric.RecordOption{metric.WithAttributeSet(set(attribute.String(KeyOutcome, "rejected")))}
 	o.fallbackOpt = []metric.AddOption{metric.WithAttributeSet(set())}
 	o.plainObs = []metric.ObserveOption{metric.WithAttributeSet(set())}
 	for s := breaker.Closed; s <= breaker.HalfOpen; s++ {
