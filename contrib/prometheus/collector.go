@@ -66,6 +66,8 @@ type Collector struct {
 	duration                                                                        *prometheus.HistogramVec
 	durSuccess, durFailure                                                          prometheus.Observer
 
+	bhWait, limWait *queueWait
+
 	bState, bhInFlight, bhQueued, limInFlight, limQueued, limCurrent *prometheus.Desc
 
 	mu   sync.Mutex
@@ -197,6 +199,8 @@ func New(cfg Config) *Collector {
 	}, []string{LabelOutcome})
 	c.durSuccess = c.duration.WithLabelValues("success")
 	c.durFailure = c.duration.WithLabelValues("failure")
+	c.bhWait = newQueueWait("resilience_bulkhead_queue_wait_seconds", "Time callers spent queued for a bulkhead slot, by outcome.", cfg)
+	c.limWait = newQueueWait("resilience_limit_queue_wait_seconds", "Time callers spent queued for an adaptive limit slot, by outcome.", cfg)
 	gauge := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, labels, prometheus.Labels{LabelName: cfg.Name})
 	}
@@ -219,6 +223,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- k.desc
 	}
 	c.duration.Describe(ch)
+	c.bhWait.vec.Describe(ch)
+	c.limWait.vec.Describe(ch)
 	for _, d := range []*prometheus.Desc{c.bState, c.bhInFlight, c.bhQueued, c.limInFlight, c.limQueued, c.limCurrent} {
 		ch <- d
 	}
@@ -232,6 +238,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.timed {
 		c.duration.Collect(ch)
+	}
+	for _, q := range []*queueWait{c.bhWait, c.limWait} {
+		if q.used.Load() {
+			q.vec.Collect(ch)
+		}
 	}
 	c.mu.Lock()
 	srcs := c.srcs

@@ -36,6 +36,8 @@
 //	resilience_fallbacks_total              counter
 //	resilience_handler_requests_total       counter    outcome (success|failure|shed|panic)
 //	resilience_breaker_transitions_total    counter    state (the new state)
+//	resilience_bulkhead_queue_wait_seconds  histogram  outcome (acquired|rejected; Collector.Bulkhead)
+//	resilience_limit_queue_wait_seconds     histogram  outcome (acquired|rejected; Collector.Limit)
 //	resilience_breaker_state                gauge      state (closed|open|half_open): 1 for the current state
 //	resilience_bulkhead_in_flight           gauge
 //	resilience_bulkhead_queued              gauge

@@ -83,8 +83,8 @@ func run(ctx context.Context, ln net.Listener, opt options) error {
 	rec := &middleware.Recovery{
 		Retry:    &retry.Policy{MaxAttempts: 3, Backoff: backoff.Policy{Initial: 10 * time.Millisecond}},
 		Breaker:  breaker.New(breaker.Config{OnStateChange: metrics.OnStateChange}),
-		Bulkhead: bulkhead.New(bulkhead.Config{MaxConcurrent: 20, MaxQueued: 50}),
-		Limit:    limit.New(limit.Config{}),
+		Bulkhead: bulkhead.New(bulkhead.Config{MaxConcurrent: 20, MaxQueued: 50, Observers: []bulkhead.Observer{metrics.Bulkhead()}}),
+		Limit:    limit.New(limit.Config{Observers: []limit.Observer{metrics.Limit()}}),
 		Timeout:  time.Second,
 	}
 	metrics.Instrument(rec)
