@@ -89,4 +89,28 @@
 // selects on ctx.Done(). No package starts a goroutine per call, nor one that
 // outlives the call that started it, unless its type has a Close method. The
 // success paths of breaker, bulkhead and retry allocate nothing.
+//
+// # Observing
+//
+// Every stateful type keeps its hooks (OnStateChange, OnReject, OnRetry...)
+// and takes any number of observers beside them, through an Observers
+// field of its Config or Policy (middleware.Recovery.Observers for the
+// composed stack; timeout.WithObserver and fallback.WithObserver on the
+// context for the two packages made of functions). Each package defines
+// the same small shapes: an Observer interface with one method,
+// Observe(Event); an ObserverFunc adapter; an Event passed by value whose
+// Kind is an EventKind. Hooks and observers compose: none overwrites
+// another. Without observers nothing is built and no clock is read, so the
+// hot paths cost what they did.
+//
+// Events carry what correlation needs: the call's context (a trace or
+// request id), the HTTP method and URL, the attempt's duration, the delay
+// chosen before a retry and its reason (backoff or Retry-After), the
+// scope of a timeout, the fallback step that served. Stats() snapshots
+// show the current state, including a breaker's window as its rate rules
+// see it. Library code logs nothing unless the user attaches the
+// slogevents adapter (slogevents.Attach(r, logger)); middleware.Handler's
+// default log of recovered panics is the one exception, and Attach turns
+// it into a structured record instead.
+
 package resilience

@@ -15,6 +15,7 @@ func BenchmarkAllowDone(b *testing.B) {
 		{"count-window", Config{FailureRateThreshold: 0.5}},
 		{"time-window", Config{FailureRateThreshold: 0.5, WindowDuration: 10 * time.Second}},
 		{"slow-calls", Config{SlowCallDuration: time.Second, SlowCallRateThreshold: 0.5}},
+		{"stuck-after", Config{StuckAfter: time.Second}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -38,7 +38,9 @@ func (s State) String() string {
 // The state word packs everything the lock-free paths need:
 // bits 0-1 state, bits 3-31 consecutive closed failures, bits 32-63
 // generation (bumped by every transition). Bit 2 is always 0 in the word; in
-// a Permit's copy, plainBit marks a closed-state admission of a plain breaker.
+// a Permit's copy, plainBit marks a closed-state admission of a plain breaker,
+// and bits 3-31 hold the call's sequence number among the watched calls in
+// flight (see watch), 0 if it is not watched.
 const (
 	stateMask = 3
 	plainBit  = 4 // in a closed Permit's copy: no window, no slow-call detection
@@ -58,7 +60,10 @@ type Stats struct {
 	// Failures or Ignored when its Done runs (stale outcomes included);
 	// every rejected call (ErrOpen or ErrTooManyCalls) counts once in
 	// Rejected. SlowCalls counts successes and failures that were slow.
-	Successes, Failures, Ignored, Rejected, SlowCalls uint64
+	// Stuck counts the calls that were counted as failures because they
+	// had been in flight for StuckAfter (they count again, once, in
+	// Successes, Failures or Ignored when their Done runs).
+	Successes, Failures, Ignored, Rejected, SlowCalls, Stuck uint64
 
 	// ConsecutiveFailures counts closed-state failures since the last
 	// success or transition. ConsecutiveSuccesses counts the probe successes
@@ -107,6 +112,7 @@ type Breaker struct {
 	shift   uint // 64 - log2(len(shards)): the top bits of a 64-bit hash pick a shard
 	openErr *openError
 	win     *window
+	watch   *watch // the calls in flight, when StuckAfter is set
 
 	// openUntil is the end of the open period, in ns since base (forever
 	// when forced open). It is written, under mu, before the word shows
@@ -126,8 +132,8 @@ type Breaker struct {
 // shard holds a slice of the totals; calls pick a shard by the address of
 // their goroutine's stack so parallel callers rarely share a cache line.
 type shard struct {
-	successes, failures, ignored, rejected, slow atomic.Uint64
-	_                                            [88]byte
+	successes, failures, ignored, rejected, slow, stuck atomic.Uint64
+	_                                                   [80]byte
 }
 
 // New returns a closed Breaker. It panics with the message of
@@ -152,7 +158,10 @@ func New(cfg Config) *Breaker {
 	if cfg.FailureRateThreshold > 0 || cfg.SlowCallRateThreshold > 0 {
 		b.win = newWindow(cfg)
 	}
-	if b.win == nil && cfg.SlowCallDuration == 0 {
+	if cfg.StuckAfter > 0 {
+		b.watch = newWatch(int64(cfg.StuckAfter))
+	}
+	if b.win == nil && cfg.SlowCallDuration == 0 && b.watch == nil {
 		b.plain = plainBit
 	}
 	b.clock = cfg.SlowCallDuration > 0 || b.win != nil && b.win.width > 0
@@ -208,19 +217,24 @@ func (b *Breaker) State() State {
 type Permit struct {
 	b     *Breaker
 	w     uint64 // state word at admission: state and generation
-	start int64  // ns since base, when slow-call detection is on
+	start int64  // ns since base, when slow-call detection or StuckAfter is on
 }
 
 // Allow asks to make one call. It returns a Permit, or ErrOpen-matching
 // error while open, or ErrTooManyCalls when half-open probes are busy. The
 // first call at or after the end of an open period moves the breaker to
 // half-open. It allocates nothing; in the closed state it takes no lock and
-// reads the clock only when SlowCallDuration is set; a rejection while open
-// reads the clock once, to compare it with the end of the open period.
+// reads the clock only when SlowCallDuration or StuckAfter is set (once); a
+// rejection while open reads the clock once, to compare it with the end of
+// the open period. With StuckAfter set it also takes the short lock of the
+// calls in flight, twice.
 func (b *Breaker) Allow() (Permit, error) {
 	w := b.word.Load()
 	if w&stateMask|b.plain == plainBit {
 		return Permit{b: b, w: w | plainBit}, nil
+	}
+	if b.watch != nil {
+		return b.allowWatched(w)
 	}
 	return b.allow(w)
 }
@@ -394,8 +408,18 @@ func (p Permit) record(o outcome) {
 	default:
 		sh.ignored.Add(1)
 	}
-	if p.w&stateMask == uint64(HalfOpen) {
-		b.probeDone(p.w, o)
+	if b.watch != nil && !b.watch.finish(p) {
+		return // counted as a failure when it was found stuck
+	}
+	b.apply(p.w, o, now, slow)
+}
+
+// apply applies outcome o of a call admitted with state word pw to the
+// state: the probes in half-open, else the consecutive count and the
+// window. now (ns since base) is read only when b.clock is set.
+func (b *Breaker) apply(pw uint64, o outcome, now int64, slow bool) {
+	if pw&stateMask == uint64(HalfOpen) {
+		b.probeDone(pw, o)
 		return
 	}
 	switch o {
@@ -403,15 +427,15 @@ func (p Permit) record(o outcome) {
 		return
 	case success:
 		if b.word.Load()&failMask != 0 {
-			b.clearFails(p.w)
+			b.clearFails(pw)
 		}
 	case failure:
-		if b.addFail(p.w) {
+		if b.addFail(pw) {
 			return
 		}
 	}
-	if b.win != nil && b.win.record(b, p.w, now, o == failure, slow) {
-		b.trip(p.w)
+	if b.win != nil && b.win.record(b, pw, now, o == failure, slow) {
+		b.trip(pw)
 	}
 }
 
@@ -588,6 +612,7 @@ func (b *Breaker) Stats() Stats {
 	s.Ignored = b.sum(func(s *shard) *atomic.Uint64 { return &s.ignored })
 	s.Rejected = b.sum(func(s *shard) *atomic.Uint64 { return &s.rejected })
 	s.SlowCalls = b.sum(func(s *shard) *atomic.Uint64 { return &s.slow })
+	s.Stuck = b.sum(func(s *shard) *atomic.Uint64 { return &s.stuck })
 	switch s.State {
 	case Closed:
 		s.ConsecutiveFailures = (w & failMask) >> failShift

@@ -82,6 +82,8 @@ func TestValidate(t *testing.T) {
 		{"huge window", Config{WindowSize: 1 << 30}, "WindowSize"},
 		{"negative timeout", Config{OpenTimeout: -time.Second}, "OpenTimeout"},
 		{"huge timeout", Config{OpenTimeout: 1<<63 - 1}, "OpenTimeout"},
+		{"negative stuck-after", Config{StuckAfter: -time.Second}, "StuckAfter"},
+		{"huge stuck-after", Config{StuckAfter: 1<<63 - 1}, "StuckAfter"},
 		{"negative probe timeout", Config{ProbeTimeout: -1}, "ProbeTimeout"},
 		{"jitter above 1", Config{OpenTimeoutJitter: 2}, "OpenTimeoutJitter"},
 		{"rate NaN", Config{FailureRateThreshold: nan()}, "FailureRateThreshold"},

@@ -102,6 +102,21 @@ type Config struct {
 	// slow calls in the window reaches it. Needs SlowCallDuration. Default 0
 	// (rule off).
 	SlowCallRateThreshold float64
+
+	// StuckAfter, when set, counts a call still in flight StuckAfter after
+	// it was admitted as a failure at the next call to Allow, before that
+	// call is admitted: a backend that accepts calls and never answers
+	// opens the breaker once StuckAfter has passed, instead of once every
+	// hung call has timed out. Such a call counts once in the state, as a
+	// failure of the generation it was admitted in: it adds one to the
+	// consecutive failures (closed), goes into the window as a failure,
+	// slow if it has been in flight for SlowCallDuration, or ends its
+	// half-open probe as a failed one. Its outcome, when Done finally
+	// runs, counts in the Stats totals only (see Stats.Stuck). Default 0
+	// (off: no clock read and no lock on the success path). At most 1<<60
+	// ns. At most 512 calls in flight at once are watched, in a table of
+	// 8 KiB per breaker (per key, in a Group).
+	StuckAfter time.Duration
 }
 
 const (
@@ -137,6 +152,7 @@ func (c Config) Validate() error {
 		{"ProbeTimeout", c.ProbeTimeout},
 		{"WindowDuration", c.WindowDuration},
 		{"SlowCallDuration", c.SlowCallDuration},
+		{"StuckAfter", c.StuckAfter},
 	}
 	for _, f := range durs {
 		if f.v < 0 || f.v > maxDuration {

@@ -55,6 +55,23 @@
 // outcomes alone decide (slow successes count as successes). The window
 // starts empty after every transition.
 //
+// # Stuck calls
+//
+// A backend that accepts calls and never answers fails nobody until the
+// calls time out, so a breaker that waits for outcomes opens only after
+// FailureThreshold timeouts. With Config.StuckAfter set, each Allow first
+// counts the calls admitted at least StuckAfter ago that are still in
+// flight as failures, oldest first, in the generation they were admitted
+// in: one consecutive failure each (closed), a failed entry in the window
+// (slow too when it has been in flight for SlowCallDuration), or a failed
+// probe (half-open, which reopens). Then it decides on its own call, so the
+// first call after enough calls have hung for StuckAfter already finds the
+// breaker open. When such a call's Done
+// (or Ignore) finally runs, its outcome counts in the Stats totals only,
+// never in the state a second time; Stats.Stuck counts the calls so judged.
+// At most 512 calls in flight are watched at once; further calls are
+// admitted and counted as usual when they report.
+//
 // # Defaults
 //
 // The zero Config is valid: 5 consecutive failures open the breaker, it stays
@@ -76,7 +93,8 @@
 // # Concurrency and cost
 //
 // A Breaker is safe for concurrent use and never allocates after New. In the
-// closed state Allow and Done take no lock: a success costs one atomic add on
+// closed state Allow and Done take no lock (but the short lock of the calls
+// in flight when StuckAfter is set, and one clock read in Allow): a success costs one atomic add on
 // a counter shard chosen per goroutine stack plus one atomic load, and reads
 // the clock only for slow-call detection or a time window. A failure is a
 // compare-and-swap. With a rate rule configured, each closed-state outcome
@@ -107,4 +125,22 @@
 // coordinator allow one probe for the whole fleet in half-open. A breaker
 // stays the only decision-maker for its calls: nothing of this runs on the
 // closed-state path.
+//
+// # Observing
+//
+// Config.OnStateChange and Config.OnReject are the breaker's own hooks;
+// Config.Observers attaches any number of observers next to them (a
+// metrics exporter, the slogevents logger, a test's recorder), each an
+// Observer (or an ObserverFunc) that receives an Event by value: an
+// EventStateChange with From and To, or an EventReject with the error and,
+// while open, the time left until half-open. A Group's breakers share the
+// observers of GroupConfig.Config, and their events carry the Group key.
+// Observers run synchronously, outside every lock, after the hooks. A
+// breaker without observers builds no Event: Allow and Done cost the same
+// as without the feature, and an observed rejection allocates nothing.
+//
+// Stats().Window shows what the rate rules see: the calls, failures and
+// slow calls of the current window (count- or time-based, emptied at each
+// transition) and the failure and slow-call rates that FailureRateThreshold
+// and SlowCallRateThreshold are compared with.
 package breaker

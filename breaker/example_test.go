@@ -133,3 +133,33 @@ func ExampleGroup() {
 	// a: open
 	// b: closed
 }
+
+// Observers see every transition and rejection beside the Config's own
+// hooks; Stats().Window shows what the rate rules see.
+func ExampleObserverFunc() {
+	count := map[breaker.EventKind]int{}
+	b := breaker.New(breaker.Config{
+		FailureThreshold:     -1, // the rate rule only
+		FailureRateThreshold: 0.5,
+		WindowSize:           4,
+		MinimumCalls:         4,
+		Observers: []breaker.Observer{breaker.ObserverFunc(func(e breaker.Event) {
+			count[e.Kind]++
+			if e.Kind == breaker.EventStateChange {
+				fmt.Println(e.From, "->", e.To)
+			}
+		})},
+	})
+	for _, err := range []error{nil, errors.New("down"), nil} {
+		b.Do(context.Background(), func(context.Context) error { return err })
+	}
+	w := b.Stats().Window
+	fmt.Printf("window: %d calls, %d failures, rate %.2f\n", w.Calls, w.Failures, w.FailureRate)
+	b.Do(context.Background(), func(context.Context) error { return errors.New("down") })
+	b.Do(context.Background(), func(context.Context) error { return nil })
+	fmt.Println(count[breaker.EventStateChange], "transition,", count[breaker.EventReject], "rejection")
+	// Output:
+	// window: 3 calls, 1 failures, rate 0.33
+	// closed -> open
+	// 1 transition, 1 rejection
+}

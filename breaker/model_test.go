@@ -25,12 +25,36 @@ type model struct {
 	forced                      bool
 	win                         []uint8 // count window: last WindowSize outcomes
 	succ, fail, ign, rej, slowN uint64
+	stuckN                      uint64
+	watched                     []*modelPermit // StuckAfter: calls in flight, oldest first, done ones until passed
 }
 
 type modelPermit struct {
-	gen   int
-	state State
-	start time.Duration
+	gen     int
+	state   State
+	start   time.Duration
+	watched bool // among the calls in flight that StuckAfter watches
+	done    bool // its Done ran
+	stuck   bool // counted as a failure for being in flight StuckAfter
+}
+
+// judge counts as failures the watched calls in flight for StuckAfter,
+// oldest first, as the next Allow does before it admits its call.
+func (m *model) judge() {
+	for {
+		for len(m.watched) > 0 && m.watched[0].done {
+			m.watched = m.watched[1:]
+		}
+		if len(m.watched) == 0 || m.now-m.watched[0].start < m.cfg.StuckAfter {
+			return
+		}
+		p := m.watched[0]
+		m.watched = m.watched[1:]
+		p.stuck = true
+		m.stuckN++
+		age := m.now - p.start
+		m.apply(p, failure, m.cfg.SlowCallDuration > 0 && age >= m.cfg.SlowCallDuration)
+	}
 }
 
 func (m *model) to(s State) {
@@ -54,11 +78,14 @@ func (m *model) due() bool {
 	return m.state == Open && !m.forced && m.now >= m.openUntil
 }
 
-func (m *model) allow() (modelPermit, error) {
+func (m *model) allow() (*modelPermit, error) {
+	if m.cfg.StuckAfter > 0 {
+		m.judge()
+	}
 	if m.state == Open {
 		if !m.due() {
 			m.rej++
-			return modelPermit{}, ErrOpen
+			return nil, ErrOpen
 		}
 		m.to(HalfOpen)
 	}
@@ -66,7 +93,7 @@ func (m *model) allow() (modelPermit, error) {
 		if m.probes >= m.cfg.HalfOpenMaxCalls {
 			if m.now-m.lastProbe < m.cfg.ProbeTimeout {
 				m.rej++
-				return modelPermit{}, ErrTooManyCalls
+				return nil, ErrTooManyCalls
 			}
 			m.gen++ // abandon the lost probes
 			m.probes = 0
@@ -74,10 +101,15 @@ func (m *model) allow() (modelPermit, error) {
 		m.probes++
 		m.lastProbe = m.now
 	}
-	return modelPermit{m.gen, m.state, m.now}, nil
+	p := &modelPermit{gen: m.gen, state: m.state, start: m.now}
+	if m.cfg.StuckAfter > 0 && len(m.watched) < watchSize {
+		p.watched = true
+		m.watched = append(m.watched, p)
+	}
+	return p, nil
 }
 
-func (m *model) done(p modelPermit, o outcome) {
+func (m *model) done(p *modelPermit, o outcome) {
 	slow := o != ignored && m.cfg.SlowCallDuration > 0 && m.now-p.start >= m.cfg.SlowCallDuration
 	if slow {
 		m.slowN++
@@ -90,6 +122,20 @@ func (m *model) done(p modelPermit, o outcome) {
 	default:
 		m.ign++
 	}
+	if p.watched {
+		p.done = true
+		for len(m.watched) > 0 && m.watched[0].done {
+			m.watched = m.watched[1:]
+		}
+		if p.stuck {
+			return // counted when it was found stuck
+		}
+	}
+	m.apply(p, o, slow)
+}
+
+// apply applies an outcome to the state, as the breaker's apply does.
+func (m *model) apply(p *modelPermit, o outcome, slow bool) {
 	if p.gen != m.gen || o == ignored {
 		if p.gen == m.gen && p.state == HalfOpen {
 			m.probes--
@@ -149,7 +195,7 @@ func (m *model) done(p modelPermit, o outcome) {
 func (m *model) sleep(d time.Duration) { m.now += d }
 
 func (m *model) stats() Stats {
-	s := Stats{State: m.state, Successes: m.succ, Failures: m.fail, Ignored: m.ign, Rejected: m.rej, SlowCalls: m.slowN, Forced: m.forced}
+	s := Stats{State: m.state, Successes: m.succ, Failures: m.fail, Ignored: m.ign, Rejected: m.rej, SlowCalls: m.slowN, Stuck: m.stuckN, Forced: m.forced}
 	if m.due() {
 		s.State = HalfOpen
 	}
@@ -185,6 +231,9 @@ func modelConfig(a, c byte) Config {
 			cfg.WindowSize, cfg.MinimumCalls = 5, 2
 		}
 	}
+	if c&0x40 != 0 {
+		cfg.StuckAfter = time.Duration(a%3+1) * 12 * time.Millisecond
+	}
 	return cfg.withDefaults()
 }
 
@@ -198,7 +247,7 @@ func runModel(t *testing.T, cfg Config, ops []byte, workers int) {
 		m := &model{cfg: cfg.withDefaults()}
 		type pair struct {
 			p  Permit
-			mp modelPermit
+			mp *modelPermit
 		}
 		var permits []pair
 		work := make([]chan func(), workers)

@@ -59,4 +59,14 @@
 // callers hold slots cannot be told from theirs and silently raises the
 // limit, so pair every Acquire with exactly one Release, or use Do. A
 // panic in Do's function releases the slot and goes on.
+//
+// # Observing
+//
+// Config.Observers attaches any number of observers, each an Observer (or
+// an ObserverFunc) that receives an Event by value: EventAcquire with the
+// time spent queued (0 when a slot was free), or EventReject with the
+// rejection (ErrFull, ErrQueueTimeout) or the caller's context error, and
+// the caller's context. Observers run synchronously on the caller's
+// goroutine. Without observers Acquire takes its usual path; with them the
+// clock is read only when the caller has to queue, and nothing allocates.
 package bulkhead

@@ -126,9 +126,9 @@ func TestFaultsAreReal(t *testing.T) {
 			p := startProxy(t, u.Addr())
 			tr := newBaseTransport(t)
 			tc.setup(p, u)
+			start := time.Now() // before the deadline is set, so took ≥ limit when it fires
 			ctx, cancel := context.WithTimeout(context.Background(), limit)
 			defer cancel()
-			start := time.Now()
 			status, n, err := get(ctx, tr, p.URL())
 			took := time.Since(start)
 			t.Logf("plain client: status %d, %d bytes, err %v, after %v", status, n, err, round(took))

@@ -8,8 +8,12 @@ import (
 	"github.com/seed94f50169/resilience/breaker"
 	"github.com/seed94f50169/resilience/bulkhead"
 	"github.com/seed94f50169/resilience/errtrack"
+	"github.com/seed94f50169/resilience/hedge"
+	"github.com/seed94f50169/resilience/limit"
 	"github.com/seed94f50169/resilience/middleware"
+	"github.com/seed94f50169/resilience/ratelimit"
 	"github.com/seed94f50169/resilience/retry"
+	"github.com/seed94f50169/resilience/throttle"
 )
 
 // The pforge defaults, filled into Settings so that they can be read.
@@ -29,16 +33,25 @@ const (
 // Settings are the effective settings of one tool, as the packages take
 // them: the global block, the recovery middleware and the tool's own
 // settings merged field by field, with defaults filled in. A nil section is
-// not used.
+// not used. The sections pforge has no defaults for (adaptive_limit,
+// throttle, rate_limit, hedge) keep their unset fields zero: the defaults
+// of their own packages.
 type Settings struct {
-	Breaker       *breaker.Config     // circuit_breaker
-	PerHost       bool                // Breaker is also the per-host breaker of a Transport
-	Retry         *retry.Policy       // retry, without its Budget
-	RetryBudget   *retry.BudgetConfig // retry.budget, if any
-	Bulkhead      *bulkhead.Config    // bulkhead
-	ErrorTracking *errtrack.Config    // error_tracking
-	Timeout       time.Duration       // timeout_ms: per attempt; 0: none
-	Total         time.Duration       // total_timeout_ms: per call; 0: none
+	Breaker         *breaker.Config        // circuit_breaker
+	PerHost         bool                   // Breaker is also the per-host breaker of a Transport
+	Retry           *retry.Policy          // retry, without its Budget
+	RetryBudget     *retry.BudgetConfig    // retry.budget, if any
+	Bulkhead        *bulkhead.Config       // bulkhead
+	ErrorTracking   *errtrack.Config       // error_tracking
+	Limit           *limit.Config          // adaptive_limit
+	LimitPerHost    bool                   // Limit is also the per-host limit of a Transport
+	Throttle        *throttle.Config       // throttle
+	ThrottlePerHost bool                   // Throttle is also the per-host throttle of a Transport
+	RateLimit       *ratelimit.GroupConfig // rate_limit
+	Hedge           *hedge.Policy          // hedge: the fields to build one from, never used itself
+	HedgeBudget     bool                   // hedges spend the retry budget (hedge.retry_budget)
+	Timeout         time.Duration          // timeout_ms: per attempt; 0: none
+	Total           time.Duration          // total_timeout_ms: per call; 0: none
 }
 
 // Options adjust what Build makes. The zero Options add nothing.
@@ -159,6 +172,24 @@ func (p Policies) settings() Settings {
 		cfg.Size = or(cfg.Size, errtrack.DefaultSize)
 		s.ErrorTracking = &cfg
 	}
+	if l := p.AdaptiveLimit; l != nil && enabled(l.Enabled) {
+		cfg := l.config()
+		s.Limit = &cfg
+		s.LimitPerHost = l.PerHost != nil && *l.PerHost
+	}
+	if t := p.Throttle; t != nil && enabled(t.Enabled) {
+		cfg := t.config()
+		s.Throttle = &cfg
+		s.ThrottlePerHost = t.PerHost != nil && *t.PerHost
+	}
+	if r := p.RateLimit; r != nil && enabled(r.Enabled) {
+		cfg := r.config()
+		s.RateLimit = &cfg
+	}
+	if h := p.Hedge; h != nil && enabled(h.Enabled) {
+		s.Hedge = h.policy()
+		s.HedgeBudget = h.RetryBudget != nil && *h.RetryBudget && s.RetryBudget != nil
+	}
 	if p.Timeout != nil {
 		s.Timeout = p.Timeout.Std()
 	}
@@ -220,8 +251,69 @@ func (e *ErrorTracking) config() errtrack.Config {
 	return errtrack.Config{Size: e.MaxErrors}
 }
 
+// limitAlgorithms are the adaptive_limit.algorithm names.
+var limitAlgorithms = map[string]limit.Algorithm{
+	"gradient2": limit.Gradient2,
+	"vegas":     limit.Vegas,
+	"aimd":      limit.AIMD,
+}
+
+// config returns l as a limit.Config; unset fields stay zero (the limit
+// package's defaults), and a negative max_wait or probe_interval is
+// limit.NoMaxWait or limit.NoProbe.
+func (l *AdaptiveLimit) config() limit.Config {
+	c := limit.Config{
+		Algorithm:     limitAlgorithms[l.Algorithm], // Gradient2 for "", and for names Load refused
+		InitialLimit:  l.InitialLimit,
+		MinLimit:      l.MinLimit,
+		MaxLimit:      l.MaxLimit,
+		MaxQueued:     l.MaxQueued,
+		MaxWait:       l.MaxWait.Std(),
+		Tolerance:     l.Tolerance,
+		Smoothing:     l.Smoothing,
+		Window:        l.Window.Std(),
+		WindowSamples: l.WindowSamples,
+		LongWindow:    l.LongWindow,
+		ProbeInterval: l.ProbeInterval.Std(),
+		ProbeLimit:    l.ProbeLimit,
+		Alpha:         l.Alpha,
+		Beta:          l.Beta,
+		Backoff:       l.Backoff,
+	}
+	if c.MaxWait < 0 {
+		c.MaxWait = limit.NoMaxWait
+	}
+	if c.ProbeInterval < 0 {
+		c.ProbeInterval = limit.NoProbe
+	}
+	return c
+}
+
+func (t *Throttle) config() throttle.Config {
+	return throttle.Config{K: t.K, Window: t.Window.Std(), Buckets: t.Buckets, MaxRejectionRate: t.MaxRejectionRate}
+}
+
+func (r *RateLimit) config() ratelimit.GroupConfig {
+	return ratelimit.GroupConfig{
+		Config:  ratelimit.Config{Rate: r.Rate, Burst: r.Burst, MaxWait: r.MaxWait.Std()},
+		MaxKeys: r.MaxKeys,
+	}
+}
+
+func (h *Hedge) policy() *hedge.Policy {
+	return &hedge.Policy{
+		Delay:     h.Delay.Std(),
+		Quantile:  h.Quantile,
+		MinDelay:  h.MinDelay.Std(),
+		MaxDelay:  h.MaxDelay.Std(),
+		Window:    h.Window,
+		MaxHedges: h.MaxHedges,
+	}
+}
+
 // Build returns a new *middleware.Recovery for the named tool ("" for the
-// global settings): a new breaker, bulkhead, tracker and retry budget for
+// global settings): a new breaker, bulkhead, tracker, retry budget, adaptive
+// limiter, throttle, rate-limit group and hedge policy for
 // the sections that are used. Each call makes new ones; a Registry keeps
 // them across reloads.
 func (c *Config) Build(name string) (*middleware.Recovery, error) {
@@ -255,6 +347,10 @@ type parts struct {
 	bulkhead *bulkhead.Bulkhead
 	tracker  *errtrack.Tracker
 	budget   *retry.Budget
+	limiter  *limit.Limiter
+	throttle *throttle.Throttle
+	rate     *ratelimit.Group
+	hedge    *hedge.Policy
 }
 
 // newParts returns the parts s needs: those of kept, where set, and new
@@ -285,7 +381,42 @@ func newParts(name string, s Settings, opts Options, kept parts) parts {
 			p.budget = retry.NewBudget(*s.RetryBudget)
 		}
 	}
+	if s.Limit != nil {
+		p.limiter = kept.limiter
+		if p.limiter == nil {
+			p.limiter = limit.New(*s.Limit)
+		}
+	}
+	if s.Throttle != nil {
+		p.throttle = kept.throttle
+		if p.throttle == nil {
+			p.throttle = throttle.New(*s.Throttle)
+		}
+	}
+	if s.RateLimit != nil {
+		p.rate = kept.rate
+		if p.rate == nil {
+			p.rate = ratelimit.NewGroup(*s.RateLimit)
+		}
+	}
+	if s.Hedge != nil {
+		p.hedge = kept.hedge
+		if p.hedge == nil {
+			p.hedge = newHedge(s, p.budget)
+		}
+	}
 	return p
+}
+
+// newHedge returns a new policy of the fields of s.Hedge, spending budget
+// if s says so.
+func newHedge(s Settings, budget *retry.Budget) *hedge.Policy {
+	t := s.Hedge
+	h := &hedge.Policy{Delay: t.Delay, Quantile: t.Quantile, MinDelay: t.MinDelay, MaxDelay: t.MaxDelay, Window: t.Window, MaxHedges: t.MaxHedges}
+	if s.HedgeBudget && budget != nil {
+		h.Budget = budget
+	}
+	return h
 }
 
 func newBreaker(name string, s Settings, opts Options) (*breaker.Breaker, *breaker.Config) {
@@ -307,9 +438,21 @@ func (p parts) recovery(s Settings, hooks middleware.Hooks) *middleware.Recovery
 		HostBreaker: p.host,
 		Bulkhead:    p.bulkhead,
 		Tracker:     p.tracker,
+		Limit:       p.limiter,
+		Throttle:    p.throttle,
+		RateLimit:   p.rate,
+		Hedge:       p.hedge,
 		Timeout:     s.Timeout,
 		Total:       s.Total,
 		Hooks:       hooks,
+	}
+	if s.Limit != nil && s.LimitPerHost {
+		cfg := *s.Limit
+		r.HostLimit = &cfg
+	}
+	if s.Throttle != nil && s.ThrottlePerHost {
+		cfg := *s.Throttle
+		r.HostThrottle = &cfg
 	}
 	if s.Retry != nil {
 		pol := *s.Retry

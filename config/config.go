@@ -50,6 +50,14 @@ type Policies struct {
 	Bulkhead *Bulkhead `yaml:"bulkhead,omitempty" json:"bulkhead,omitempty"`
 	// ErrorTracking is the error_tracking section.
 	ErrorTracking *ErrorTracking `yaml:"error_tracking,omitempty" json:"error_tracking,omitempty"`
+	// AdaptiveLimit is the adaptive_limit section.
+	AdaptiveLimit *AdaptiveLimit `yaml:"adaptive_limit,omitempty" json:"adaptive_limit,omitempty"`
+	// Throttle is the throttle section.
+	Throttle *Throttle `yaml:"throttle,omitempty" json:"throttle,omitempty"`
+	// RateLimit is the rate_limit section.
+	RateLimit *RateLimit `yaml:"rate_limit,omitempty" json:"rate_limit,omitempty"`
+	// Hedge is the hedge section.
+	Hedge *Hedge `yaml:"hedge,omitempty" json:"hedge,omitempty"`
 	// Timeout (timeout_ms) limits each attempt. 0 means no limit.
 	Timeout *Millis `yaml:"timeout_ms,omitempty" json:"timeout_ms,omitempty" check:"natural"`
 	// TotalTimeout (total_timeout_ms) limits a whole call, every attempt
@@ -156,6 +164,129 @@ type ErrorTracking struct {
 	// ClassifyBy: how errors are grouped; only "type" (errtrack.Classify)
 	// is known. Default "type".
 	ClassifyBy string `yaml:"classify_by,omitempty" json:"classify_by,omitempty"`
+}
+
+// AdaptiveLimit is the adaptive_limit section (limit.Config): a limit on
+// concurrent attempts that follows the backend's latency and drops. A zero
+// field is not set: it takes the limit package's default.
+type AdaptiveLimit struct {
+	// Enabled false turns an inherited adaptive limit off.
+	Enabled *bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	// Algorithm: "gradient2", "vegas" or "aimd". Default gradient2.
+	Algorithm string `yaml:"algorithm,omitempty" json:"algorithm,omitempty"`
+	// InitialLimit: the limit before any sample. Default 20, within
+	// [min_limit, max_limit].
+	InitialLimit int `yaml:"initial_limit,omitempty" json:"initial_limit,omitempty" check:"min1"`
+	// MinLimit: the floor of the limit. Default 1.
+	MinLimit int `yaml:"min_limit,omitempty" json:"min_limit,omitempty" check:"min1"`
+	// MaxLimit: the ceiling of the limit. Default 1000, or min_limit if
+	// that is larger.
+	MaxLimit int `yaml:"max_limit,omitempty" json:"max_limit,omitempty" check:"min1"`
+	// MaxQueued: callers that may wait for a slot at the limit. Default 0:
+	// no queue.
+	MaxQueued int `yaml:"max_queued,omitempty" json:"max_queued,omitempty" check:"natural"`
+	// MaxWait: how long a queued caller waits. Default 1s; negative: until
+	// the caller's context ends (limit.NoMaxWait).
+	MaxWait Duration `yaml:"max_wait,omitempty" json:"max_wait,omitempty" check:"nonzero"`
+	// Tolerance (gradient2): how much the short-term RTT may exceed the
+	// long-term one before the limit shrinks; at least 1. Default 1.5.
+	Tolerance float64 `yaml:"tolerance,omitempty" json:"tolerance,omitempty" check:"min1"`
+	// Smoothing (gradient2): the weight of each new limit, in (0, 1].
+	// Default 0.2.
+	Smoothing float64 `yaml:"smoothing,omitempty" json:"smoothing,omitempty" check:"positive,max1"`
+	// Window: the least duration of a sample window, at most 1h. Default
+	// 100ms.
+	Window Duration `yaml:"window,omitempty" json:"window,omitempty" check:"positive"`
+	// WindowSamples: the least number of samples in a window. Default 10.
+	WindowSamples int `yaml:"window_samples,omitempty" json:"window_samples,omitempty" check:"min1"`
+	// LongWindow (gradient2): windows the long-term RTT average spans.
+	// Default 600.
+	LongWindow int `yaml:"long_window,omitempty" json:"long_window,omitempty" check:"min1"`
+	// ProbeInterval (gradient2, vegas): how often one window runs at
+	// probe_limit to measure the unloaded RTT, at most 1h. Default 30s;
+	// negative: no probes (limit.NoProbe).
+	ProbeInterval Duration `yaml:"probe_interval,omitempty" json:"probe_interval,omitempty" check:"nonzero"`
+	// ProbeLimit: the limit during a probe. Default 3, within [min_limit,
+	// max_limit].
+	ProbeLimit int `yaml:"probe_limit,omitempty" json:"probe_limit,omitempty" check:"min1"`
+	// Alpha and Beta (vegas) bound the estimated queue, in units of
+	// log10(limit); Alpha below Beta. Defaults 3 and 6.
+	Alpha float64 `yaml:"alpha,omitempty" json:"alpha,omitempty" check:"positive"`
+	Beta  float64 `yaml:"beta,omitempty" json:"beta,omitempty" check:"positive"`
+	// Backoff (aimd): the factor of the limit on a drop, in (0, 1).
+	// Default 0.9.
+	Backoff float64 `yaml:"backoff,omitempty" json:"backoff,omitempty" check:"positive,below1"`
+	// PerHost: a Transport keeps one limiter per host
+	// (Recovery.HostLimit). Default false.
+	PerHost *bool `yaml:"per_host,omitempty" json:"per_host,omitempty"`
+}
+
+// Throttle is the throttle section (throttle.Config): client-side
+// adaptive throttling. A zero field is not set: it takes the throttle
+// package's default.
+type Throttle struct {
+	// Enabled false turns an inherited throttle off.
+	Enabled *bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	// K: requests sent for each one the backend accepts before the
+	// throttle starts rejecting locally, in [1, 1e6]. Default 2.
+	K float64 `yaml:"k,omitempty" json:"k,omitempty" check:"min1"`
+	// Window: the span of history counted. Default 2m.
+	Window Duration `yaml:"window,omitempty" json:"window,omitempty" check:"positive"`
+	// Buckets: the slices the window is kept in, each at least 1ms, in
+	// [1, 1000]. Default 10.
+	Buckets int `yaml:"buckets,omitempty" json:"buckets,omitempty" check:"min1"`
+	// MaxRejectionRate, in (0, 1]: the cap of the rejection probability.
+	// Default 0.9.
+	MaxRejectionRate float64 `yaml:"max_rejection_rate,omitempty" json:"max_rejection_rate,omitempty" check:"positive,max1"`
+	// PerHost: a Transport keeps one throttle per host
+	// (Recovery.HostThrottle). Default false.
+	PerHost *bool `yaml:"per_host,omitempty" json:"per_host,omitempty"`
+}
+
+// RateLimit is the rate_limit section (ratelimit.GroupConfig): a token
+// bucket per key (Do: one; Transport: per host; Handler: per client). A
+// zero field is not set: it takes the ratelimit package's default.
+type RateLimit struct {
+	// Enabled false turns an inherited rate limit off.
+	Enabled *bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	// Rate: events per second, at most 1e9. Default 10.
+	Rate float64 `yaml:"rate,omitempty" json:"rate,omitempty" check:"positive"`
+	// Burst: events at once after a quiet period, at most 1<<30. Default
+	// rate rounded up, at least 1.
+	Burst int `yaml:"burst,omitempty" json:"burst,omitempty" check:"min1"`
+	// MaxWait: how long a call may wait for a token before it is refused.
+	// Default: no bound but the caller's deadline.
+	MaxWait Duration `yaml:"max_wait,omitempty" json:"max_wait,omitempty" check:"positive"`
+	// MaxKeys: keys tracked at most, the least recently used evicted
+	// beyond, at most 1<<24. Default 10000.
+	MaxKeys int `yaml:"max_keys,omitempty" json:"max_keys,omitempty" check:"min1"`
+}
+
+// Hedge is the hedge section (hedge.Policy): hedged requests. A zero
+// field is not set: it takes the hedge package's default.
+type Hedge struct {
+	// Enabled false turns inherited hedging off.
+	Enabled *bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	// Delay: a fixed delay before each hedge. Default: adaptive, the
+	// quantile of recent latencies within [min_delay, max_delay].
+	Delay Duration `yaml:"delay,omitempty" json:"delay,omitempty" check:"positive"`
+	// Quantile, in (0, 1): the quantile of latencies that is the adaptive
+	// delay. Default 0.95.
+	Quantile float64 `yaml:"quantile,omitempty" json:"quantile,omitempty" check:"positive,below1"`
+	// MinDelay: the floor of the adaptive delay. Default 1ms.
+	MinDelay Duration `yaml:"min_delay,omitempty" json:"min_delay,omitempty" check:"positive"`
+	// MaxDelay: the cap of the adaptive delay, and the delay while the
+	// estimate is cold. Default 1s.
+	MaxDelay Duration `yaml:"max_delay,omitempty" json:"max_delay,omitempty" check:"positive"`
+	// Window: latencies in one window of the estimate, at most 1<<20.
+	// Default 1000.
+	Window int `yaml:"window,omitempty" json:"window,omitempty" check:"min1,max"`
+	// MaxHedges: extra attempts a call may send, at most 16. Default 1.
+	MaxHedges int `yaml:"max_hedges,omitempty" json:"max_hedges,omitempty" check:"min1,max16"`
+	// RetryBudget: hedges spend the tool's retry.budget, so that retries
+	// and hedges together stay within it. Needs retry.budget. Default
+	// false: hedges are not budgeted.
+	RetryBudget *bool `yaml:"retry_budget,omitempty" json:"retry_budget,omitempty"`
 }
 
 // Middleware is one entry of the middleware list. Only type recovery is

@@ -306,6 +306,9 @@ func editDistance(a, b string) int {
 //	positive  above 0 (durations, ratios)
 //	natural   0 or more
 //	max       at most 1<<20
+//	max16     at most 16
+//	max1      at most 1 (rates, weights)
+//	below1    below 1 (factors, quantiles)
 func check(rules string, v reflect.Value) string {
 	for v.Kind() == reflect.Pointer {
 		v = v.Elem()
@@ -326,6 +329,8 @@ func check(rules string, v reflect.Value) string {
 	}
 	for rule := range strings.SplitSeq(rules, ",") {
 		switch {
+		case rule == "nonzero" && x == 0 && text == "0s":
+			return "must not be 0s (a negative duration means none)"
 		case rule == "nonzero" && x == 0:
 			return "must not be 0 (-1 turns this rule off)"
 		case rule == "min1" && x < 1:
@@ -336,6 +341,12 @@ func check(rules string, v reflect.Value) string {
 			return "must not be negative, got " + text
 		case rule == "max" && x > maxCount:
 			return fmt.Sprintf("must be at most %d, got %s", maxCount, text)
+		case rule == "max16" && x > 16:
+			return "must be at most 16, got " + text
+		case rule == "max1" && x > 1:
+			return "must be at most 1, got " + text
+		case rule == "below1" && x >= 1:
+			return "must be below 1, got " + text
 		}
 	}
 	return ""

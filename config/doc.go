@@ -23,8 +23,8 @@
 // fault_tolerance block, each "middleware: - type: recovery" entry in
 // order, and the tool's own keys. They are merged field by field: a tool
 // that sets only retry.max_delay keeps the global max_attempts. A section
-// (circuit_breaker, retry, bulkhead, error_tracking) that is set nowhere is
-// not used; a section that is present is used, with defaults for its
+// (circuit_breaker, retry, bulkhead, error_tracking, adaptive_limit,
+// throttle, rate_limit, hedge) that is set nowhere is not used; a section that is present is used, with defaults for its
 // missing keys, unless it says enabled: false, which turns it off for the
 // block that says so (a tool opts out of a global breaker with
 // circuit_breaker: {enabled: false}). timeout_ms: 0 turns an inherited
@@ -110,11 +110,71 @@
 //	  .max_errors                    int       1000     size of the ring buffer of recent errors
 //	  .classify_by                   string    type     grouping; only type (errtrack.Classify)
 //
+//	adaptive_limit                   section   unused   an adaptive concurrency limit (Recovery.Limit)
+//	  .enabled                       bool      true     false turns an inherited limit off
+//	  .algorithm                     string    gradient2 one of gradient2, vegas, aimd
+//	  .initial_limit                 int       20       the limit before any sample, within
+//	                                                      [min_limit, max_limit]
+//	  .min_limit                     int       1        floor of the limit; at most 16777215
+//	  .max_limit                     int       1000     ceiling of the limit; at most 16777215
+//	  .max_queued                    int       0        calls that may wait for a slot; 0: no queue
+//	  .max_wait                      duration  1s       how long a call may wait in the queue;
+//	                                                      negative: until its context ends
+//	  .tolerance                     float     1.5      gradient2: short/long RTT ratio tolerated, >= 1
+//	  .smoothing                     float     0.2      gradient2: weight of each new limit, in (0, 1]
+//	  .window                        duration  100ms    least duration of a sample window; at most 1h
+//	  .window_samples                int       10       least samples of a window
+//	  .long_window                   int       600      gradient2: windows of the long-term RTT
+//	  .probe_interval                duration  30s      gradient2, vegas: how often a window runs at
+//	                                                      probe_limit; negative: no probes; at most 1h
+//	  .probe_limit                   int       3        the limit during a probe
+//	  .alpha, .beta                  float     3, 6     vegas: bounds of the estimated queue, alpha
+//	                                                      below beta
+//	  .backoff                       float     0.9      aimd: factor of the limit on a drop, in (0, 1)
+//	  .per_host                      bool      false    a Transport keeps one limiter per host
+//	                                                      (Recovery.HostLimit)
+//
+//	throttle                         section   unused   client-side throttling (Recovery.Throttle)
+//	  .enabled                       bool      true     false turns an inherited throttle off
+//	  .k                             float     2        requests sent per accepted one before
+//	                                                      rejecting locally, in [1, 1e6]
+//	  .window                        duration  2m       span of the history counted
+//	  .buckets                       int       10       slices of the window, each at least 1ms;
+//	                                                      at most 1000
+//	  .max_rejection_rate            float     0.9      cap of the rejection probability, in (0, 1]
+//	  .per_host                      bool      false    a Transport keeps one throttle per host
+//	                                                      (Recovery.HostThrottle)
+//
+//	rate_limit                       section   unused   a token bucket per key (Recovery.RateLimit):
+//	                                                      Do one, Transport per host, Handler per client
+//	  .enabled                       bool      true     false turns an inherited rate limit off
+//	  .rate                          float     10       events per second; at most 1e9
+//	  .burst                         int       ⌈rate⌉   events at once after a quiet period; at
+//	                                                      most 1<<30
+//	  .max_wait                      duration  none     how long a call may wait for a token (none:
+//	                                                      until its deadline)
+//	  .max_keys                      int       10000    keys tracked, least recently used evicted;
+//	                                                      at most 1<<24
+//
+//	hedge                            section   unused   hedged requests (Recovery.Hedge)
+//	  .enabled                       bool      true     false turns inherited hedging off
+//	  .delay                         duration  adaptive a fixed delay before each hedge
+//	  .quantile                      float     0.95     the adaptive delay: this quantile of recent
+//	                                                      latencies, in (0, 1)
+//	  .min_delay                     duration  1ms      floor of the adaptive delay
+//	  .max_delay                     duration  1s       cap of the adaptive delay, and the delay
+//	                                                      while the estimate is cold
+//	  .window                        int       1000     latencies in a window of the estimate; at
+//	                                                      most 1<<20
+//	  .max_hedges                    int       1        extra attempts a call may send; at most 16
+//	  .retry_budget                  bool      false    hedges spend the retry.budget, which must be
+//	                                                      set: retries and hedges together stay in it
+//
 // Fallbacks name handlers of the program, so they are read and kept
 // ([Tool].Fallback) but not built: pass the matching fallback.Func values
-// to middleware.Do. Sections for the packages still to come (rate limits,
-// adaptive limits, hedging) will be added as further Policies keys in the
-// same shape: a section with enabled and its package's fields.
+// to middleware.Do. The hooks of the packages (OnLimitChange, OnReject,
+// OnHedge) and their predicates (IsDrop, IsAccepted, Hedgeable) are code,
+// not keys: they keep their packages' defaults.
 //
 // # Keys of an agent pipe file
 //
@@ -158,7 +218,10 @@
 // config is refused and the old one stays. Calls in flight finish on the
 // Recovery they started with. What did not change is kept: a tool whose
 // breaker settings are the same keeps the same *breaker.Breaker, state and
-// all, and likewise its bulkhead, tracker and retry budget. Close stops the
+// all, and likewise its bulkhead, tracker, retry budget, adaptive limiter
+// (its limit as learnt), throttle (its history), rate-limit group (its
+// buckets) and hedge policy (its latency estimate; a new one when it
+// spends a retry budget that is replaced). Close stops the
 // poller. Recovery is one atomic load and a map lookup: no lock, no
 // allocation.
 package config

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/seed94f50169/resilience/config"
+	"github.com/seed94f50169/resilience/hedge"
 	"github.com/seed94f50169/resilience/middleware"
 )
 
@@ -144,6 +145,39 @@ tools:
 	// Output:
 	// slow_search: breaker after 3 failures, 4 attempts, delays up to 30s
 	// payments: breaker after 3 failures, no retry
+}
+
+// The overload sections: an adaptive concurrency limit and a throttle per
+// host, a rate limit, and hedges that spend the retry budget.
+func ExampleConfig_Build_overload() {
+	c, err := config.Load(strings.NewReader(`
+fault_tolerance:
+  retry:
+    max_attempts: 3
+    budget: {ratio: 0.1}
+  adaptive_limit: {algorithm: gradient2, initial_limit: 10, max_limit: 100, per_host: true}
+  throttle: {k: 2, per_host: true}
+tools:
+  - name: search
+    rate_limit: {rate: 50, burst: 10}
+    hedge: {quantile: 0.9, max_delay: 200ms, retry_budget: true}
+  - name: payments
+    adaptive_limit: {max_queued: 20, max_wait: 2s}
+    throttle: {enabled: false}
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, name := range []string{"search", "payments"} {
+		r, _ := c.Build(name)
+		fmt.Printf("%s: limit %d per host %v, throttle %v per host %v, rate limit %v, hedge %v spending the retry budget %v\n",
+			name, r.Limit.Stats().Limit, r.HostLimit != nil, r.Throttle != nil, r.HostThrottle != nil,
+			r.RateLimit != nil, r.Hedge != nil, r.Hedge != nil && r.Hedge.Budget == hedge.Budget(r.Retry.Budget))
+	}
+	// Output:
+	// search: limit 10 per host true, throttle true per host true, rate limit true, hedge true spending the retry budget true
+	// payments: limit 10 per host true, throttle false per host false, rate limit false, hedge false spending the retry budget false
 }
 
 // A Registry serves each tool's current Recovery; an update swaps them all

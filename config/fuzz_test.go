@@ -28,6 +28,14 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("fault_tolerance:\n  retry: {max_attempts: 0, initial_delay: -1s, jitter: spread}\n"))
 	f.Add([]byte("tools:\n- name: a\n  circuit_breaker: {window_size: 5, minimum_calls: 9, per_host: true}\n  timeout_ms: 1.5\n"))
 	f.Add([]byte("a: &a [*a]\n"))
+	f.Add([]byte(overload))
+	f.Add([]byte("fault_tolerance:\n  adaptive_limit: {algorithm: vegas, alpha: 6, beta: 3, max_wait: -1s, probe_interval: 0s}\n" +
+		"tools:\n- name: a\n  adaptive_limit: {initial_limit: 2000, per_host: true}\n"))
+	f.Add([]byte("fault_tolerance:\n  throttle: {k: 0.5, window: 5ms, buckets: 1000, max_rejection_rate: 1}\n" +
+		"tools:\n- name: a\n  throttle: {enabled: false, per_host: yes}\n"))
+	f.Add([]byte("tools:\n- name: a\n  rate_limit: {rate: 1e12, burst: -1, max_wait: 1h, max_keys: 16777217}\n"))
+	f.Add([]byte("fault_tolerance:\n  retry: {budget: {ratio: 0.1}}\n  hedge: {retry_budget: true, min_delay: 2s, max_delay: 1s, max_hedges: 99}\n" +
+		"tools:\n- name: a\n  retry: {enabled: false}\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, err := config.Load(bytes.NewReader(in))
 		if err != nil {

@@ -21,7 +21,8 @@ import (
 //
 // A reload keeps the state of what did not change: a tool whose breaker
 // settings are the same keeps the same *breaker.Breaker (open stays open),
-// and likewise its bulkhead, error tracker and retry budget; a tool whose
+// and likewise its bulkhead, error tracker, retry budget, adaptive limiter,
+// throttle, rate-limit group and hedge policy; a tool whose
 // settings are all the same keeps the same *middleware.Recovery. Calls in
 // flight finish on the Recovery they started with.
 //
@@ -192,6 +193,18 @@ func (r *Registry) build(name string, s Settings, prev *entry) *entry {
 		if !reflect.DeepEqual(ps.RetryBudget, s.RetryBudget) {
 			p.budget = nil
 		}
+		if !reflect.DeepEqual(ps.Limit, s.Limit) {
+			p.limiter = nil
+		}
+		if !reflect.DeepEqual(ps.Throttle, s.Throttle) {
+			p.throttle = nil
+		}
+		if !reflect.DeepEqual(ps.RateLimit, s.RateLimit) {
+			p.rate = nil
+		}
+		if !reflect.DeepEqual(ps.Hedge, s.Hedge) || ps.HedgeBudget != s.HedgeBudget || s.HedgeBudget && p.budget == nil {
+			p.hedge = nil // a hedge that spends the retry budget follows it
+		}
 	}
 	fresh := newParts(name, s, r.opts, p)
 	return &entry{settings: s, parts: fresh, rec: fresh.recovery(s, r.opts.hooks(name))}
@@ -238,9 +251,9 @@ func Do[T any](ctx context.Context, r *Registry, tool string, fn func(context.Co
 // Transport returns an http.RoundTripper that sends each request through
 // the current Recovery of the named tool (see middleware.Recovery.Transport)
 // over base (http.DefaultTransport if nil). A request for an unknown tool
-// fails with an error matching ErrUnknownTool. The per-host breakers of
-// the tool's transport are kept for as long as its settings do not
-// change.
+// fails with an error matching ErrUnknownTool. The per-host breakers,
+// limiters and throttles of the tool's transport are kept for as long as
+// its settings do not change.
 func (r *Registry) Transport(tool string, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport

@@ -103,6 +103,12 @@ func (c *Config) validate(lines map[string]int, file string, bad Errors) Errors 
 		if e := b.p.ErrorTracking; e != nil && e.ClassifyBy != "" && e.ClassifyBy != "type" {
 			v.fail(b.path+".error_tracking.classify_by", `only "type" is known, got `+strconv.Quote(e.ClassifyBy))
 		}
+		if l := b.p.AdaptiveLimit; l != nil && l.Algorithm != "" {
+			if _, ok := limitAlgorithms[l.Algorithm]; !ok {
+				v.fail(b.path+".adaptive_limit.algorithm", `want "gradient2", "vegas" or "aimd", got `+strconv.Quote(l.Algorithm))
+				v.bad[b.path+".adaptive_limit.algorithm"] = true
+			}
+		}
 		v.packages(b.path, b.p, true)
 	}
 	if len(v.errs) > 0 {
@@ -111,16 +117,37 @@ func (c *Config) validate(lines map[string]int, file string, bad Errors) Errors 
 	// The rules that tie fields together, on the settings tools get.
 	global, _ := c.Policies("")
 	v.packages("fault_tolerance", global, false)
+	v.hedgeBudget("fault_tolerance", global)
 	for i, t := range c.Tools {
+		path := "tools[" + strconv.Itoa(i) + "]"
 		p, _ := c.Policies(t.Name)
+		if t.Hedge != nil || t.Retry != nil {
+			v.hedgeBudget(path, p)
+		}
 		// Sections the tool does not set are the global ones, checked above.
 		p.CircuitBreaker = keep(p.CircuitBreaker, t.CircuitBreaker)
 		p.Retry = keep(p.Retry, t.Retry)
 		p.Bulkhead = keep(p.Bulkhead, t.Bulkhead)
 		p.ErrorTracking = keep(p.ErrorTracking, t.ErrorTracking)
-		v.packages("tools["+strconv.Itoa(i)+"]", p, false)
+		p.AdaptiveLimit = keep(p.AdaptiveLimit, t.AdaptiveLimit)
+		p.Throttle = keep(p.Throttle, t.Throttle)
+		p.RateLimit = keep(p.RateLimit, t.RateLimit)
+		p.Hedge = keep(p.Hedge, t.Hedge)
+		v.packages(path, p, false)
 	}
 	return v.errs
+}
+
+// hedgeBudget checks that merged settings whose hedges spend the retry
+// budget have one.
+func (v *validator) hedgeBudget(path string, p Policies) {
+	h := p.Hedge
+	if h == nil || !enabled(h.Enabled) || h.RetryBudget == nil || !*h.RetryBudget {
+		return
+	}
+	if r := p.Retry; r == nil || !enabled(r.Enabled) || r.Budget == nil {
+		v.fail(join(path, "hedge.retry_budget"), "needs retry.budget, and the retry it belongs to enabled")
+	}
 }
 
 // keep returns merged if own is set, else nil.
@@ -185,6 +212,22 @@ func (v *validator) packages(path string, p Policies, single bool) {
 		cfg := e.config()
 		v.each(join(path, "error_tracking"), trackerKeys, single, reflect.ValueOf(&cfg).Elem(), func() error { return cfg.Validate() })
 	}
+	if l := p.AdaptiveLimit; l != nil && (single || enabled(l.Enabled)) {
+		cfg := l.config()
+		v.each(join(path, "adaptive_limit"), limitKeys, single, reflect.ValueOf(&cfg).Elem(), func() error { return cfg.Validate() })
+	}
+	if t := p.Throttle; t != nil && (single || enabled(t.Enabled)) {
+		cfg := t.config()
+		v.each(join(path, "throttle"), throttleKeys, single, reflect.ValueOf(&cfg).Elem(), func() error { return cfg.Validate() })
+	}
+	if r := p.RateLimit; r != nil && (single || enabled(r.Enabled)) {
+		cfg := r.config()
+		v.each(join(path, "rate_limit"), rateLimitKeys, single, reflect.ValueOf(&cfg).Elem(), func() error { return cfg.Validate() })
+	}
+	if h := p.Hedge; h != nil && (single || enabled(h.Enabled)) {
+		pol := h.policy()
+		v.each(join(path, "hedge"), hedgeKeys, single, reflect.ValueOf(pol).Elem(), func() error { return pol.Validate() })
+	}
 }
 
 // The Go field names of the package configs and the keys they come from.
@@ -203,6 +246,24 @@ var (
 		"MaxConcurrent": "max_concurrent", "MaxQueued": "max_queued", "QueueTimeout": "timeout",
 	}
 	trackerKeys = map[string]string{"Size": "max_errors"}
+	limitKeys   = map[string]string{
+		"Algorithm": "algorithm", "InitialLimit": "initial_limit", "MinLimit": "min_limit",
+		"MaxLimit": "max_limit", "MaxQueued": "max_queued", "MaxWait": "max_wait",
+		"Tolerance": "tolerance", "Smoothing": "smoothing", "Window": "window",
+		"WindowSamples": "window_samples", "LongWindow": "long_window",
+		"ProbeInterval": "probe_interval", "ProbeLimit": "probe_limit",
+		"Alpha": "alpha", "Beta": "beta", "Backoff": "backoff",
+	}
+	throttleKeys = map[string]string{
+		"K": "k", "Window": "window", "Buckets": "buckets", "MaxRejectionRate": "max_rejection_rate",
+	}
+	rateLimitKeys = map[string]string{
+		"Rate": "rate", "Burst": "burst", "MaxWait": "max_wait", "MaxKeys": "max_keys",
+	}
+	hedgeKeys = map[string]string{
+		"Delay": "delay", "Quantile": "quantile", "MinDelay": "min_delay", "MaxDelay": "max_delay",
+		"Window": "window", "MaxHedges": "max_hedges",
+	}
 )
 
 // each runs validate, reports its error under path with field names
@@ -216,17 +277,20 @@ func (v *validator) each(path string, keys map[string]string, single bool, cfg r
 			return
 		}
 		goName, key, msg := translate(err.Error(), keys)
-		oneField := key != "" && strings.HasPrefix(msg, "must")
+		oneField := key != "" && !mentionsOther(msg, keys, key)
 		if !oneField {
 			// A rule tying fields together: the packages check those after
 			// the rules about one field, so none of those is left, and
 			// clearing a field would only bring its default into question.
+			if key != "" && strings.HasPrefix(msg, "must") {
+				msg = key + " " + msg
+			}
 			if !single {
 				v.fail(path, msg)
 			}
 			return
 		}
-		v.fail(join(path, key), msg)
+		v.fail(join(path, key), strings.TrimPrefix(msg, key+" "))
 		f := fieldByName(cfg, goName)
 		if !f.IsValid() || f.IsZero() {
 			return
@@ -235,7 +299,22 @@ func (v *validator) each(path string, keys map[string]string, single bool, cfg r
 	}
 }
 
-// fieldByName finds a field of cfg or of its Backoff.
+// mentionsOther reports whether msg names a key of keys other than key:
+// then its rule ties fields together.
+func mentionsOther(msg string, keys map[string]string, key string) bool {
+	words := strings.FieldsFunc(msg, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' })
+	for _, w := range words {
+		for _, k := range keys {
+			if w == k && k != key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fieldByName finds a field of cfg or of its Backoff or Config (the
+// nested configs of retry.Policy and ratelimit.GroupConfig).
 func fieldByName(cfg reflect.Value, name string) reflect.Value {
 	if name == "" {
 		return reflect.Value{}
@@ -243,8 +322,12 @@ func fieldByName(cfg reflect.Value, name string) reflect.Value {
 	if f := cfg.FieldByName(name); f.IsValid() {
 		return f
 	}
-	if b := cfg.FieldByName("Backoff"); b.IsValid() {
-		return b.FieldByName(name)
+	for _, inner := range []string{"Backoff", "Config"} {
+		if b := cfg.FieldByName(inner); b.IsValid() && b.Kind() == reflect.Struct {
+			if f := b.FieldByName(name); f.IsValid() {
+				return f
+			}
+		}
 	}
 	return reflect.Value{}
 }

@@ -87,4 +87,12 @@
 // classifier and a plain error it allocates nothing once the ring has grown
 // to Size. [Tracker.ByClass], [Tracker.Recent], [Tracker.Since] and
 // [Tracker.Stats] return copies that the caller owns.
+//
+// # Observing
+//
+// Config.Observers attaches any number of observers, each an Observer (or
+// an ObserverFunc) that receives an EventTrack for every tracked error,
+// with its Class and time, synchronously and outside the tracker's lock
+// (an observer may call the tracker). Counting classes in a metrics system
+// needs nothing more.
 package errtrack

@@ -56,4 +56,12 @@
 //
 // When the operation succeeds, Do adds no allocation and only a few
 // nanoseconds to the call. The failure path allocates the error chain.
+//
+// # Observing
+//
+// fallback has functions, not objects, so its observers travel in the
+// context: WithObserver(ctx, o) makes every Do under ctx report to o which
+// fallback served (EventServed, Step 1 for the first, with the error of
+// the step before it) or that all failed (EventFailed, with Do's error).
+// Observers are looked up only once the primary function has failed.
 package fallback

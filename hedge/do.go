@@ -161,6 +161,9 @@ func (c *call[T]) runHedge(a *attemptCtx, attempt int) {
 	if c.p.OnHedge != nil {
 		c.p.OnHedge(Hedge{Attempt: attempt, Delay: c.delay})
 	}
+	if len(c.p.Observers) != 0 {
+		notify(c.p.Observers, Event{Kind: EventHedge, Ctx: a.parent, Attempt: attempt, Delay: c.delay})
+	}
 	var start time.Time
 	if c.adaptive {
 		start = time.Now()
@@ -230,6 +233,9 @@ func (c *call[T]) coordinate() {
 		}
 		if c.p.Budget != nil && !c.p.Budget.Withdraw() {
 			c.p.refused.Add(1)
+			if len(c.p.Observers) != 0 {
+				notify(c.p.Observers, Event{Kind: EventRefused, Ctx: ctx, Attempt: sent + 2, Delay: c.delay})
+			}
 			return
 		}
 		sent++

@@ -85,4 +85,12 @@
 // OnHedge runs on the hedge's goroutine, outside any lock. Stats reads the
 // counters and the current delay. With testing/synctest, create the Policy
 // inside the bubble that uses it: its pooled timers belong to a bubble.
+//
+// # Observing
+//
+// Policy.OnHedge is the policy's own hook; Policy.Observers attaches any
+// number of observers next to it, each receiving EventHedge as each hedge
+// starts (on the hedge's goroutine) and EventRefused when the Budget
+// refuses one, with the attempt number, the delay the call used and the
+// caller's context.
 package hedge

@@ -134,4 +134,15 @@
 // Done or Ignore when no slot is held panics. An extra one while other
 // calls hold slots cannot be told from theirs and silently lets one call
 // too many in, so end every Token exactly once, or use Do.
+//
+// # Observing
+//
+// Config.OnLimitChange is the limiter's own hook; Config.Observers
+// attaches any number of observers next to it, each an Observer (or an
+// ObserverFunc) that receives an Event by value: EventAcquire with the
+// time spent queued (0 when a slot was free), EventReject with the
+// rejection and the time queued, and EventLimitChange with the old and new
+// limit. Acquire events carry the caller's context. Without observers
+// Acquire takes its usual path; with them the clock is read only when the
+// caller may have to queue, and nothing allocates.
 package limit

@@ -100,6 +100,23 @@
 // proxied Upgrade) is the handler's alone: the timeout stands down. Handler
 // uses no breaker and no retries: those protect a caller from a dependency.
 //
+// Deadlines travel across hops: Transport sends the time left on a
+// request's context, less DeadlineMargin, in DeadlineHeader
+// ("Request-Timeout: 250m" by default, in gRPC's grpc-timeout format), and
+// Handler runs the request to the nearer of that budget and its own
+// Timeout, answering 504 at once when nothing is left, so a chain of
+// services stops working for a caller that has given up. The format is
+// gRPC's because it is compact, exact to the nanosecond and bounded by its
+// own grammar (at most 8 digits), so parsing it cannot overflow, and a
+// service can speak it to gRPC peers by naming the header "Grpc-Timeout".
+//
+// With Shed, Handler queues requests in a Shedder in front of the
+// bulkhead: by priority (a function of the request), first in first out
+// while the queue drains and last in first out once it stands, each waiting
+// at most Interval, or Target under overload (CoDel's rule), a full queue
+// shedding its lowest priority first; shed requests get 503 and
+// Retry-After as bulkhead rejections do.
+//
 // # One Recovery per dependency and per direction
 //
 // A Recovery's breaker, bulkhead and tracker are state: whatever shares a
@@ -142,7 +159,8 @@
 // and reads the clock only for the calls it samples; a per-attempt Timeout
 // or a Total budget costs what context.WithTimeout costs. Transport adds to
 // each request a shallow copy of it and a body wrapper when a timeout is set,
-// and two small allocations for the call's state. Hedge adds what hedge.Do
+// and two small allocations for the call's state; sending a deadline header
+// adds 5 (a copy of the request and of its header map, and the value). Hedge adds what hedge.Do
 // costs (one allocation while no hedge is sent) and, in Transport, a
 // context and a context.AfterFunc per attempt. Handler adds one
 // allocation (its ResponseWriter) to a request without a timeout; with one,
@@ -159,4 +177,32 @@
 // the caller's), its *retry.ExhaustedError has Scope "total" and says so.
 // Failure statuses are *StatusError (ErrStatus),
 // panics recovered by Handler are *PanicError (ErrPanic).
+//
+// # Observing
+//
+// Hooks are the Recovery's own callbacks; Recovery.Observers attaches any
+// number of observers next to them (metrics, the slogevents logger, a
+// test's recorder), each an Observer (or an ObserverFunc) that receives an
+// Event by value, whose Kind says what happened:
+//
+//	EventAttempt      an attempt ran: Duration, Err, Status (Transport)
+//	EventRetry        an attempt is about to start after Delay, for Reason
+//	EventReject       the rate limit, throttle, breaker, bulkhead or limit
+//	                  refused an attempt, or Handler shed a request (Status)
+//	EventStateChange  a per-host breaker moved From → To
+//	EventTimeout      the per-attempt Timeout (Scope "") or Total ("total")
+//	                  cut an attempt short
+//	EventExhausted    retry gave up
+//	EventFallback     Do turned to its fallbacks; Step is the one that served
+//	EventPanic        Handler recovered a panic
+//	EventRequest      Handler answered a request: Status, Duration, Shed
+//
+// Every Event carries the call's or request's context (Ctx), and for HTTP
+// the Method and URL, so a trace or request id can be read and the event
+// tied to its request. A Recovery without observers builds no Event and
+// reads no extra clock: Do, Transport and Handler allocate what they did
+// before. The breakers, bulkheads and limiters a Recovery is given report
+// through their own Observers as well; per-host breakers, limiters and
+// throttles are reachable through Transport.Breaker and Transport.Breakers
+// for their Stats.
 package middleware

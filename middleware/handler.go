@@ -31,6 +31,11 @@ import (
 // http.ErrAbortHandler, or a failure after the client went away, feeds it
 // nothing.
 //
+// With Shed set, a request first waits its turn in the Shedder (see
+// Shedder: priorities, adaptive LIFO, CoDel), then for a bulkhead slot; a
+// request the Shedder sheds gets the same 503 and Retry-After (the
+// Shedder's Interval).
+//
 // # Request timeout
 //
 // Timeout (or Total when Timeout is zero) bounds each request, from the
@@ -59,6 +64,24 @@ import (
 // corrupt the response. The bulkhead slot is released as soon as next
 // returns, even while the timeout response is still on its way to a client
 // that does not read it.
+//
+// # Deadlines from the caller
+//
+// A request may carry its caller's remaining budget in the DeadlineHeader
+// (see Transport, FormatTimeout). Handler honours the smallest valid value
+// among the header's first 8 (lines and comma-separated elements; invalid
+// ones are ignored, so a hostile header can only shorten the request,
+// never lengthen it past Timeout), counted from the request's arrival:
+// time spent queued for the bulkhead is part of it. When the budget is the
+// nearer deadline it takes Timeout's place above, with a *timeout.Error
+// named "deadline" (Limit zero) as the cause, so the handler's own calls
+// through a Transport send the next hop what is left. A budget spent on
+// arrival, or while queued, gets 504 Gateway Timeout with the plain status
+// text at once: next is not called, and the *timeout.Error goes to the
+// Tracker and Hooks.OnReject. The header itself is removed from the
+// request next sees (the deadline is in its context), so that a proxy
+// forwards no stale budget and Transport sends what is left. With
+// DeadlineHeader NoDeadlineHeader the header is neither read nor removed.
 //
 // # Hijacked connections
 //
@@ -101,7 +124,7 @@ func (r *Recovery) Handler(next http.Handler) http.Handler {
 	if d <= 0 {
 		d = r.Total
 	}
-	return &handler{r: r, next: next, limit: d, te: &timeout.Error{Name: "request", Limit: d}}
+	return &handler{r: r, next: next, limit: d, te: &timeout.Error{Name: "request", Limit: d}, prop: r.propagation(), be: budgetError()}
 }
 
 type handler struct {
@@ -111,6 +134,9 @@ type handler struct {
 	te    *timeout.Error // the deadline's cause, shared by every request
 
 	expired func() // test seam: called after each run of a request's deadline timer
+
+	prop propagation    // the deadline header read from the caller
+	be   *timeout.Error // the deadline's cause when the caller's budget set it
 }
 
 var _ http.Handler = (*handler)(nil)
@@ -123,22 +149,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if h.r.RateLimit != nil && !h.allowRate(w, req) {
 		return
 	}
-	bh := h.r.Bulkhead
-	if bh != nil {
-		if err := bh.Acquire(req.Context()); err != nil {
-			h.shed(w, req, err)
-			return
-		}
+	limit, te, ok := h.admit(w, req) // the incoming budget, the Shedder and the bulkhead
+	if !ok {
+		return
 	}
+	sh, bh := h.r.Shed, h.r.Bulkhead
 	tok, ok := h.acquireLimit(w, req)
 	if !ok {
 		if bh != nil {
 			bh.Release()
 		}
+		if sh != nil {
+			sh.Release()
+		}
 		return
 	}
-	tw := newTimeoutWriter(w, h.limit > 0)
-	if h.limit > 0 {
+	if sh != nil {
+		defer sh.Release() // after the bulkhead's
+	}
+	tw := newTimeoutWriter(w, limit > 0)
+	if limit > 0 {
 		// Deferred first, so it runs last: the slot is free by then,
 		// however long the timeout response takes to reach the client.
 		defer tw.wait()
@@ -151,8 +181,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		defer func() { limitDone(tok, req, outcome) }()
 	}
 	served := req
-	if h.limit > 0 {
-		served = tw.arm(req, h.limit, h.te, h.expired)
+	if limit > 0 {
+		served = tw.arm(req, limit, te, h.expired)
 		defer tw.disarm()
 	}
 	defer h.recover(tw, req, &outcome, start)

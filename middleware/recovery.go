@@ -128,6 +128,25 @@ type Recovery struct {
 	// Hooks observe every event in one place. Nil hooks cost nothing.
 	Hooks Hooks
 
+	// DeadlineHeader names the request header that carries a request's
+	// remaining time budget across hops, in gRPC's grpc-timeout format
+	// ("250m" is 250 ms; see FormatTimeout): Transport sends it, Handler
+	// honours it. Default DefaultDeadlineHeader ("Request-Timeout");
+	// "Grpc-Timeout" speaks to gRPC peers; NoDeadlineHeader ("-") turns
+	// propagation off in both directions.
+	DeadlineHeader string
+
+	// DeadlineMargin is what Transport takes off the time left on an
+	// attempt's context before sending the rest in DeadlineHeader: the
+	// request's time on the wire and the answer's way back. Default
+	// DefaultDeadlineMargin (5ms); negative: none.
+	DeadlineMargin time.Duration
+
+	// Shed, when set, queues Handler's requests by priority in front of
+	// the Bulkhead and sheds them under overload (see Shedder). Nil: no
+	// shedding. Do and Transport ignore it.
+	Shed *Shedder
+
 	// Observers receive every event the Hooks see and more (see Observer),
 	// side by side with the Hooks and with one another. Default none: no
 	// Event is built for them.
@@ -443,10 +462,12 @@ func (s *stack[T]) failed(err error) {
 
 // Validate reports the first invalid part of r, naming its field: a Retry
 // policy, HostBreaker, HostLimit or HostThrottle configuration or Hedge
-// policy that its own Validate rejects. Zero
+// policy that its own Validate rejects, or a DeadlineHeader that is not a
+// valid header name. Zero
 // and negative durations are valid: they turn their layer off. Do and
 // Handler never fail on an invalid r (retry takes its defaults); Transport
-// panics on an invalid HostBreaker, HostLimit or HostThrottle.
+// panics on an invalid HostBreaker, HostLimit, HostThrottle or
+// DeadlineHeader.
 func (r *Recovery) Validate() error {
 	if r.Retry != nil {
 		if err := r.Retry.Validate(); err != nil {
@@ -473,7 +494,7 @@ func (r *Recovery) Validate() error {
 			return fmt.Errorf("middleware: HostThrottle: %w", err)
 		}
 	}
-	return nil
+	return r.validateDeadlineHeader()
 }
 
 func (r *Recovery) maxRetryAfter() time.Duration {

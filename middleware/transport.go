@@ -79,13 +79,21 @@ const maxDrain = 64 << 10
 // running until the returned response's body is closed, so the body stays
 // readable after RoundTrip returns. Close it, as with any response.
 //
+// # Deadlines across hops
+//
+// When an attempt's context has a deadline (the caller's, Total's or
+// Timeout's, whichever is nearest), the request carries the time left, less
+// DeadlineMargin, in the DeadlineHeader, so that a Handler at the next hop
+// works to the same deadline (see Handler). A header the caller set itself
+// is sent as it is.
+//
 // # Breakers
 //
 // The breakers of the returned *Transport can be reached for their Stats,
 // Reset or ForceOpen: see Transport.Breaker and Transport.Breakers.
 //
-// Transport panics, naming the field, if HostBreaker, HostLimit or
-// HostThrottle is set but invalid.
+// Transport panics, naming the field, if HostBreaker, HostLimit,
+// HostThrottle or DeadlineHeader is set but invalid.
 func (r *Recovery) Transport(base http.RoundTripper) *Transport {
 	if base == nil {
 		base = http.DefaultTransport
@@ -95,6 +103,7 @@ func (r *Recovery) Transport(base http.RoundTripper) *Transport {
 		base:       base,
 		attemptErr: &timeout.Error{Limit: r.Timeout},
 		totalErr:   &timeout.Error{Name: "total", Limit: r.Total},
+		prop:       r.sendPropagation(),
 	}
 	if r.HostBreaker != nil {
 		if err := (&Recovery{HostBreaker: r.HostBreaker}).Validate(); err != nil {
@@ -121,6 +130,8 @@ type Transport struct {
 	// The causes of the attempt and total deadlines, shared by every call
 	// (an unwrapped *timeout.Error carries no per-call state).
 	attemptErr, totalErr *timeout.Error
+
+	prop propagation // the deadline header sent to the next hop
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -245,6 +256,7 @@ func (rt *roundTrip) send(ctx context.Context) (*http.Response, error) {
 	if ctx != req.Context() {
 		req = req.WithContext(ctx)
 	}
+	req = rt.t.prop.withDeadline(ctx, req)
 	resp, err := rt.t.base.RoundTrip(req)
 	if err != nil {
 		if cancel != nil {

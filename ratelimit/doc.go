@@ -48,4 +48,12 @@
 // Wait that waits allocates its reservation and timer. A Group adds a mutex,
 // a map lookup and a move to the front of its recency list per call, and
 // two allocations per new key.
+//
+// # Observing
+//
+// Config.OnReject is the limiter's own hook; Config.Observers attaches any
+// number of observers next to it (a Group's limiters share those of
+// GroupConfig.Config), each receiving EventReject for every refusal and
+// EventWait with the time Wait waited for its token, with the caller's
+// context (none for Allow).
 package ratelimit

@@ -53,7 +53,25 @@ func (l *Limiter) Allow() error {
 	return l.reject(&l.err)
 }
 
+// reject counts and reports a refusal of Allow, which has no context.
 func (l *Limiter) reject(err error) error {
+	l.refused(err)
+	if len(l.cfg.Observers) != 0 {
+		notify(l.cfg.Observers, Event{Kind: EventReject, Err: err})
+	}
+	return err
+}
+
+// rejectWait counts and reports a refusal of Wait.
+func (l *Limiter) rejectWait(ctx context.Context, err error) error {
+	l.refused(err)
+	if len(l.cfg.Observers) != 0 {
+		notify(l.cfg.Observers, Event{Kind: EventReject, Ctx: ctx, Err: err})
+	}
+	return err
+}
+
+func (l *Limiter) refused(err error) {
 	l.rejected.Add(1)
 	if l.group != nil {
 		l.group.Add(1)
@@ -61,7 +79,6 @@ func (l *Limiter) reject(err error) error {
 	if l.cfg.OnReject != nil {
 		l.cfg.OnReject(err)
 	}
-	return err
 }
 
 // Wait waits for a token, and returns nil once it has it. When no token is
@@ -81,7 +98,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	now := time.Now()
 	r := l.lim.ReserveN(now, 1)
 	if !r.OK() { // a zero burst: never
-		return l.reject(&LimitedError{after: maxDuration})
+		return l.rejectWait(ctx, &LimitedError{after: maxDuration})
 	}
 	d := r.DelayFrom(now)
 	if d == 0 {
@@ -90,13 +107,16 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	dl, hasDeadline := ctx.Deadline()
 	if l.cfg.MaxWait > 0 && d > l.cfg.MaxWait || hasDeadline && !now.Add(d).Before(dl) {
 		r.CancelAt(now)
-		return l.reject(&LimitedError{after: d})
+		return l.rejectWait(ctx, &LimitedError{after: d})
 	}
 	l.waited.Add(1)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		if len(l.cfg.Observers) != 0 {
+			notify(l.cfg.Observers, Event{Kind: EventWait, Ctx: ctx, Wait: d})
+		}
 		return nil
 	case <-ctx.Done():
 		r.Cancel()

@@ -80,4 +80,15 @@
 // attempt succeeds, Do allocates nothing and reads the clock only if
 // MaxElapsed is set; with a Budget it adds one atomic operation. Hooks run
 // on the caller's goroutine, outside any lock.
+//
+// # Observing
+//
+// Policy.OnRetry is the policy's own hook; Policy.Observers attaches any
+// number of observers next to it, each an Observer (or an ObserverFunc)
+// that receives an Event by value: EventRetry before each wait, with the
+// failed attempt, its error, the delay chosen and its Reason
+// (ReasonBackoff, or ReasonRetryAfter when the error's RetryAfter hint was
+// longer), and EventExhausted with the *ExhaustedError that ends Do. Each
+// Event carries the caller's context, so a trace or request id can be read
+// from it. Observers cost nothing on a call whose first attempt succeeds.
 package retry

@@ -63,4 +63,10 @@
 // draw a random number only when p is above zero. A runtime timer moves
 // the window on every bucket; it is armed only while the window holds
 // counts, so an idle Throttle holds no timer and can be collected.
+//
+// # Observing
+//
+// Config.OnReject is the throttle's own hook; Config.Observers attaches
+// any number of observers next to it, each receiving an EventReject with
+// the rejection and the probability the request drew against.
 package throttle

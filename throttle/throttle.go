@@ -176,6 +176,9 @@ func (t *Throttle) Allow() (Permit, error) {
 		if t.cfg.OnReject != nil {
 			t.cfg.OnReject(t.err)
 		}
+		if len(t.cfg.Observers) != 0 {
+			notify(t.cfg.Observers, Event{Kind: EventReject, Err: t.err, Probability: p})
+		}
 		return Permit{}, t.err
 	}
 	return Permit{t}, nil

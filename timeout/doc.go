@@ -90,4 +90,14 @@
 // Every function is safe for concurrent use; a Pipeline value may be run
 // by many goroutines at once. A zero Pipeline is invalid (its Limit must be
 // positive): Run returns the error of Validate.
+//
+// # Observing
+//
+// timeout has functions, not objects, so its observers travel in the
+// context: WithObserver(ctx, o) makes every timeout of Do, DoNamed and
+// Pipeline under ctx report an Event to o, with the Name and Limit of the
+// scope whose deadline fired (an enclosing scope's when its budget ran out
+// first) and the *Error returned, once, by the scope that created it.
+// Observers are looked up only after a deadline fired: a call that ends in
+// time pays nothing.
 package timeout
