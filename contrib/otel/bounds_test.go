@@ -44,9 +44,18 @@ func TestCardinalityBounded(t *testing.T) {
 }
 
 // TestHandlerOutcomes: a request served, one that panicked and one shed
-// by a full bulkhead are counted by outcome.
+// by a full bulkhead are counted by outcome; through the hooks, only the
+// panic and the shed request are.
 func TestHandlerOutcomes(t *testing.T) {
-	g := newRig(t, resotel.Config{Name: "api"})
+	for _, observed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "hooks", true: "observer"}[observed], func(t *testing.T) {
+			handlerOutcomes(t, observed)
+		})
+	}
+}
+
+func handlerOutcomes(t *testing.T, observed bool) {
+	g := newRig(t, resotel.Config{Name: "api", Durations: observed})
 	r := &middleware.Recovery{
 		Bulkhead: bulkhead.New(bulkhead.Config{MaxConcurrent: 1, MaxQueued: bulkhead.NoQueue}),
 		Hooks:    middleware.Hooks{OnPanic: func(middleware.Event) {}},
@@ -71,8 +80,12 @@ func TestHandlerOutcomes(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
 	}
 	got := g.values(t)
+	success := 0.0 // the hooks see no successful request
+	if observed {
+		success = 2
+	}
 	for k, want := range map[string]float64{
-		"resilience.handler.requests{outcome=success}": 2,
+		"resilience.handler.requests{outcome=success}": success,
 		"resilience.handler.requests{outcome=panic}":   1,
 		"resilience.handler.requests{outcome=shed}":    1,
 		"resilience.rejections{class=bulkhead_full}":   1,

@@ -62,6 +62,10 @@ type Config struct {
 	// Default: off.
 	Durations bool
 
+	// SpanEvents adds the retry, rejection, exhaustion and fallback events
+	// to the span of each event's context. Default: off.
+	SpanEvents bool
+
 	// AttemptSpans makes Do run each attempt in a child span. Default: off.
 	AttemptSpans bool
 
@@ -77,6 +81,7 @@ type Observer struct {
 	hosts  bool
 	spans  bool
 	timed  bool
+	events bool
 	tracer trace.Tracer
 	meter  metric.Meter
 	nameKV attribute.KeyValue
@@ -136,6 +141,7 @@ func New(cfg Config) (*Observer, error) {
 		hosts:  cfg.Hosts,
 		spans:  cfg.AttemptSpans,
 		timed:  cfg.Durations,
+		events: cfg.SpanEvents,
 		meter:  mp.Meter(ScopeName),
 		tracer: tp.Tracer(ScopeName),
 		nameKV: attribute.String(KeyName, cfg.Name),
@@ -297,7 +303,7 @@ func (o *Observer) Observe(e middleware.Event) {
 	}
 	bg := context.Background()
 	span := trace.SpanFromContext(ctx)
-	rec := span.IsRecording()
+	rec := o.events && span.IsRecording()
 	switch e.Kind {
 	case middleware.EventRetry:
 		c := classOf(e.Err)
@@ -440,14 +446,27 @@ func classOf(err error) string {
 	return string(errtrack.Unknown)
 }
 
-// Instrument appends o to r.Observers and registers the
+// Instrument attaches o to r and registers the
 // gauges of r's Breaker, Bulkhead and Limit, those that are set. Call it
 // before r is first used, as a Recovery must not change once in use. Give
 // each Recovery its own Observer (and Name): the gauges of two Recoveries
 // instrumented by one Observer would report the same series. Close
 // unregisters the gauges.
+//
+// With Durations or SpanEvents, o joins r.Observers, whose events carry
+// durations and contexts. Otherwise o chains its counting into r.Hooks
+// (the caller's hooks still run first): an observed Recovery builds its
+// events at a cost of its own on every call (see BenchmarkDo), hooks cost
+// nothing when they only count. Through the hooks, timeouts are told by
+// the attempt's *timeout.Error and Handler's requests are counted only
+// when shed or panicking (resilience.handler.requests has no success or
+// failure outcome).
 func (o *Observer) Instrument(r *middleware.Recovery) error {
-	r.Observers = append(r.Observers[:len(r.Observers):len(r.Observers)], o)
+	if o.timed || o.events {
+		r.Observers = append(r.Observers[:len(r.Observers):len(r.Observers)], o)
+	} else {
+		r.Hooks = o.hooks(r.Hooks)
+	}
 	var insts []metric.Observable
 	if r.Breaker != nil {
 		insts = append(insts, o.bState)

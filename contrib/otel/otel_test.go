@@ -125,9 +125,19 @@ var errRefused = errors.New("dial tcp: connection refused")
 // TestMetrics drives retries, a bulkhead rejection, timeouts, a breaker
 // trip, a breaker rejection and a fallback through middleware.Recovery and
 // checks every exported value.
+// It runs through the Recovery's hooks (the default) and through its
+// observers (Durations); both count the same, only the latter times.
 func TestMetrics(t *testing.T) {
+	for _, observed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "hooks", true: "observer"}[observed], func(t *testing.T) {
+			metrics(t, observed)
+		})
+	}
+}
+
+func metrics(t *testing.T, observed bool) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newRig(t, resotel.Config{Name: "payments", Durations: true})
+		g := newRig(t, resotel.Config{Name: "payments", Durations: observed})
 		ctx := context.Background()
 
 		// Call A: two refused attempts, then a success during which the
@@ -171,27 +181,30 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("call C = %q, %v", v, err)
 		}
 
-		assertValues(t, g.values(t), map[string]float64{
-			"resilience.attempts{outcome=success}":         1,
-			"resilience.attempts{outcome=failure}":         5,
-			"resilience.attempt.duration{outcome=success}": 1,
-			"resilience.attempt.duration{outcome=failure}": 5,
-			"resilience.retries{reason=connection}":        2,
-			"resilience.retries{reason=timeout}":           2,
-			"resilience.errors{class=connection}":          2,
-			"resilience.errors{class=timeout}":             3,
-			"resilience.errors{class=bulkhead_full}":       1,
-			"resilience.errors{class=circuit_open}":        1,
-			"resilience.rejections{class=bulkhead_full}":   1,
-			"resilience.rejections{class=circuit_open}":    1,
-			"resilience.timeouts{scope=attempt}":           3,
-			"resilience.fallbacks{}":                       1,
-			"resilience.breaker.transitions{state=open}":   1,
-			"resilience.breaker.state{state=closed}":       0,
-			"resilience.breaker.state{state=open}":         1,
-			"resilience.breaker.state{state=half_open}":    0,
-			"resilience.bulkhead.in_flight{}":              0,
-			"resilience.bulkhead.queued{}":                 0,
-		})
+		want := map[string]float64{
+			"resilience.attempts{outcome=success}":       1,
+			"resilience.attempts{outcome=failure}":       5,
+			"resilience.retries{reason=connection}":      2,
+			"resilience.retries{reason=timeout}":         2,
+			"resilience.errors{class=connection}":        2,
+			"resilience.errors{class=timeout}":           3,
+			"resilience.errors{class=bulkhead_full}":     1,
+			"resilience.errors{class=circuit_open}":      1,
+			"resilience.rejections{class=bulkhead_full}": 1,
+			"resilience.rejections{class=circuit_open}":  1,
+			"resilience.timeouts{scope=attempt}":         3,
+			"resilience.fallbacks{}":                     1,
+			"resilience.breaker.transitions{state=open}": 1,
+			"resilience.breaker.state{state=closed}":     0,
+			"resilience.breaker.state{state=open}":       1,
+			"resilience.breaker.state{state=half_open}":  0,
+			"resilience.bulkhead.in_flight{}":            0,
+			"resilience.bulkhead.queued{}":               0,
+		}
+		if observed {
+			want["resilience.attempt.duration{outcome=success}"] = 1
+			want["resilience.attempt.duration{outcome=failure}"] = 5
+		}
+		assertValues(t, g.values(t), want)
 	})
 }

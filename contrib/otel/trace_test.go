@@ -24,7 +24,7 @@ func eventNames(s sdktrace.ReadOnlySpan) []string {
 
 func TestSpanEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newRig(t, resotel.Config{Name: "payments", AttemptSpans: true})
+		g := newRig(t, resotel.Config{Name: "payments", AttemptSpans: true, SpanEvents: true})
 		tracer := g.tp.Tracer("test")
 
 		ctx, parent := tracer.Start(context.Background(), "call")
