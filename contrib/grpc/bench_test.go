@@ -18,8 +18,9 @@ import (
 )
 
 // BenchmarkUnary measures a loopback TCP unary call: bare, through this
-// package's client interceptor (retry, breaker and a per-attempt timeout),
-// and through failsafe-go's with the same three policies.
+// package's client interceptor (retry, breaker and a per-attempt timeout,
+// and the same without the timeout), and through failsafe-go's with the
+// same three policies.
 func BenchmarkUnary(b *testing.B) {
 	ours := resgrpc.NewClient(&middleware.Recovery{
 		Retry:   &retry.Policy{MaxAttempts: 3},
@@ -31,12 +32,17 @@ func BenchmarkUnary(b *testing.B) {
 		circuitbreaker.NewBuilder[any]().WithFailureThreshold(5).WithDelay(time.Minute).Build(),
 		fstimeout.New[any](5*time.Second),
 	)
+	noTimeout := resgrpc.NewClient(&middleware.Recovery{
+		Retry:   &retry.Policy{MaxAttempts: 3},
+		Breaker: breaker.New(breaker.Config{}),
+	}, resgrpc.ClientConfig{})
 	cases := []struct {
 		name string
 		opts []grpc.DialOption
 	}{
 		{"bare", nil},
 		{"resilience", []grpc.DialOption{grpc.WithUnaryInterceptor(ours.UnaryInterceptor())}},
+		{"resilience-no-timeout", []grpc.DialOption{grpc.WithUnaryInterceptor(noTimeout.UnaryInterceptor())}},
 		{"failsafe-go", []grpc.DialOption{grpc.WithUnaryInterceptor(theirs)}},
 	}
 	for _, c := range cases {
