@@ -43,6 +43,7 @@ func (k EventKind) String() string {
 // Event is one observable breaker event. It is passed by value and costs no
 // allocation.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// From and To are the states of an EventStateChange; for an
 	// EventReject, both are the state that refused the call.

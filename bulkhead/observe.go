@@ -52,6 +52,7 @@ func (k EventKind) String() string {
 
 // Event is one observable bulkhead event, passed by value.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Ctx is the caller's context (nil for TryAcquire), so that a trace or
 	// request id can be read from it.

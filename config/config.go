@@ -393,8 +393,8 @@ func readFile(path string) ([]byte, error) {
 type FieldError struct {
 	File string // the file, for LoadFile and LoadPipeFile
 	Line int    // the line of the key, when known
-	Path string
-	Msg  string
+	Path string // the key path, as tools[2].retry.max_attempts
+	Msg  string // the rule broken, as "must be at least 1, got 0"
 }
 
 // Error returns "path: msg", preceded by "file:line: " when the file is

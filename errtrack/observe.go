@@ -41,6 +41,7 @@ func (k EventKind) String() string {
 
 // Event is one observable tracker event, passed by value.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Class is the class the error was given.
 	Class Class

@@ -49,6 +49,7 @@ func (k EventKind) String() string {
 
 // Event is one observable fallback event, passed by value.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Ctx is the caller's context.
 	Ctx context.Context

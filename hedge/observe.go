@@ -49,6 +49,7 @@ func (k EventKind) String() string {
 
 // Event is one observable hedging event, passed by value.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Ctx is the context of the call of Do.
 	Ctx context.Context

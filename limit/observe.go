@@ -55,6 +55,7 @@ func (k EventKind) String() string {
 
 // Event is one observable limiter event, passed by value.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Ctx is the caller's context for EventAcquire and EventReject (nil
 	// for EventLimitChange).

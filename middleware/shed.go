@@ -114,6 +114,7 @@ type ShedError struct {
 	wait       time.Duration
 }
 
+// Error says why the request was shed.
 func (e *ShedError) Error() string {
 	if e.Overloaded {
 		return "middleware: request shed: overloaded"
@@ -129,6 +130,7 @@ func (e *ShedError) RetryAfter() time.Duration { return e.wait }
 
 // ShedStats is a snapshot of a Shedder.
 type ShedStats struct {
+	// Running and Queued are the requests served and waiting now.
 	Running, Queued int
 	// Shed counts the requests refused since NewShedder.
 	Shed uint64

@@ -50,6 +50,7 @@ func (k EventKind) String() string {
 
 // Event is one observable rate-limit event, passed by value.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Ctx is the caller's context (nil for Allow).
 	Ctx context.Context

@@ -127,7 +127,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // Stats is a snapshot of a Limiter.
 type Stats struct {
 	Rate   float64 // events per second (+Inf: no limit)
-	Burst  int
+	Burst  int     // the bucket size
 	Tokens float64 // tokens in the bucket now; negative while waiters hold reservations
 
 	// Totals since New: events refused (by Allow or Wait) and Wait calls

@@ -73,6 +73,7 @@ func (r DelayReason) String() string {
 
 // Event is one observable retry event, passed by value.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Ctx is the caller's context.
 	Ctx context.Context

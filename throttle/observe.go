@@ -39,6 +39,7 @@ func (k EventKind) String() string {
 
 // Event is one observable throttle event, passed by value.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Err is the rejection (it matches ErrThrottled).
 	Err error

@@ -48,6 +48,7 @@ func (k EventKind) String() string {
 
 // Event is one observable timeout, passed by value.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Ctx is the context the timed-out call was given (its deadline has
 	// passed, its values are the caller's).

@@ -36,8 +36,8 @@ var ErrRateLimited = errors.New("redis: rate limited")
 // until the same request would be allowed, so retry and errtrack treat it
 // like a local limiter's refusal.
 type RateLimitedError struct {
-	Key   string
-	After time.Duration
+	Key   string        // the key that was refused
+	After time.Duration // how long until it would be allowed
 }
 
 // Error returns "redis: rate limited".
