@@ -28,6 +28,7 @@ const (
 	Canceled     Class = "canceled"            // the caller canceled (context.Canceled)
 	CircuitOpen  Class = "circuit_open"        // a circuit breaker rejected the call
 	BulkheadFull Class = "bulkhead_full"       // a bulkhead rejected the call
+	Panic        Class = "panic"               // the operation panicked (middleware recovers and reports it)
 	Unknown      Class = "unknown"             // no rule matched
 	Other        Class = "other"               // classes beyond MaxClasses, folded together
 )

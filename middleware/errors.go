@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/seed94f50169/resilience/errtrack"
 )
 
 var (
@@ -63,8 +65,8 @@ func (e *PanicError) Error() string { return fmt.Sprintf("%v: %v", ErrPanic, e.V
 // Is reports whether target is ErrPanic.
 func (e *PanicError) Is(target error) bool { return target == ErrPanic }
 
-// ErrorClass returns "panic".
-func (e *PanicError) ErrorClass() string { return "panic" }
+// ErrorClass returns "panic", [errtrack.Panic].
+func (e *PanicError) ErrorClass() string { return string(errtrack.Panic) }
 
 // Unwrap returns the panic value if it is an error, else nil.
 func (e *PanicError) Unwrap() error {

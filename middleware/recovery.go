@@ -21,8 +21,8 @@ import (
 )
 
 // DefaultMaxRetryAfter is the longest Retry-After hint honoured when
-// Recovery.MaxRetryAfter is zero.
-const DefaultMaxRetryAfter = time.Minute
+// Recovery.MaxRetryAfter is zero: retry's own default.
+const DefaultMaxRetryAfter = retry.DefaultMaxRetryAfter
 
 // Recovery is one fault-tolerance configuration shared by Do, Transport and
 // Handler. Every field is optional: a nil or zero field is left out of the

@@ -10,9 +10,15 @@ import (
 	"github.com/seed94f50169/resilience/backoff"
 )
 
+// Defaults of a zero Policy field.
 const (
-	defaultMaxAttempts   = 3
-	defaultMaxRetryAfter = time.Minute
+	// DefaultMaxAttempts is the number of attempts when Policy.MaxAttempts
+	// is zero.
+	DefaultMaxAttempts = 3
+
+	// DefaultMaxRetryAfter caps a RetryAfter hint when
+	// Policy.MaxRetryAfter is zero.
+	DefaultMaxRetryAfter = time.Minute
 )
 
 var (
@@ -300,7 +306,7 @@ func (r *run) next(ctx context.Context, err error) (time.Duration, error) {
 	}
 	maxAttempts := p.MaxAttempts
 	if maxAttempts <= 0 {
-		maxAttempts = defaultMaxAttempts
+		maxAttempts = DefaultMaxAttempts
 	}
 	if r.attempts >= maxAttempts {
 		return 0, &ExhaustedError{Attempts: r.attempts, Err: err}
@@ -346,7 +352,7 @@ func (r *run) delay(err error) (delay, open time.Duration) {
 	}
 	limit := p.MaxRetryAfter
 	if limit <= 0 {
-		limit = defaultMaxRetryAfter
+		limit = DefaultMaxRetryAfter
 	}
 	hint := hinted.RetryAfter()
 	if c, ok := hinted.(interface{ ErrorClass() string }); !ok || c.ErrorClass() != "circuit_open" {
