@@ -19,13 +19,23 @@
 //	            scope that expired
 //	fallback    ordered alternatives, predicates, last-known-good values
 //	errtrack    a bounded ring of recent errors, classified and counted
+//	throttle    client-side adaptive throttling: reject locally the share
+//	            of calls the backend is refusing anyway
+//	ratelimit   a token-bucket rate limit, one per key with a bounded
+//	            number of keys
+//	hedge       hedged requests: a second attempt after a latency
+//	            percentile, the first answer wins
 //	middleware  Recovery: one config composing all of the above for plain
-//	            calls, http.RoundTripper and http.Handler
+//	            calls, http.RoundTripper and http.Handler, with server-side
+//	            priority shedding and deadlines carried across hops
+//	config      the YAML keys of a tool's fault-tolerance settings, loaded
+//	            into Recovery values, validated and reloadable
+//	slogevents  log/slog records for the events a person wants in a log
 //
 // # Composition
 //
 // The packages never import one another (except retry, which uses backoff,
-// and middleware, which composes them all). They cooperate through small
+// and middleware, config and slogevents, which compose the others). They cooperate through small
 // interfaces that any error may implement:
 //
 //	interface{ RetryAfter() time.Duration } // retry waits at least this long
@@ -83,9 +93,30 @@
 // # Conventions
 //
 // Every operation is a func(context.Context) (T, error) and every package
-// offers a generic Do. Configuration is a plain struct whose zero fields mean
-// the documented defaults. Errors are sentinels matched with errors.Is, plus
-// typed errors matched with errors.As, always wrapping the cause. Every wait
+// offers a generic Do.
+//
+// Configuration is a plain struct whose zero fields mean the documented
+// defaults; a default a caller may want to name is an exported
+// Default<Field> constant of the package that owns the field, and one
+// concept has one value everywhere. A value that means nothing (a negative
+// duration or count, NaN, a ratio outside its range, a maximum below its
+// minimum) is the programmer's error, never silently replaced by a
+// default. Every config type has a Validate method whose error names the
+// first bad field ("retry: MaxAttempts must not be negative, got -1"), and
+// the first call that uses a bad value reports it with that message:
+// constructors (New, NewGroup) panic with it, calls that return an error
+// (retry.Do, timeout.Do, hedge.Do) return it without running the operation,
+// and backoff.Policy.Delay, which returns no error, panics with it. Package
+// config turns the same checks into errors that name the YAML key.
+//
+// Errors are sentinels made with errors.New and matched with errors.Is.
+// A rejection is returned as an unexported type that unwraps to its
+// sentinel and carries ErrorClass() and, where waiting makes sense,
+// RetryAfter(), reached with errors.As to the interfaces above. Error types
+// are exported only when they carry detail in exported fields
+// (*retry.ExhaustedError, *timeout.Error, *fallback.Error,
+// *middleware.StatusError), matched with errors.As; every error wraps its
+// cause. Every wait
 // selects on ctx.Done(). No package starts a goroutine per call, nor one that
 // outlives the call that started it, unless its type has a Close method. The
 // success paths of breaker, bulkhead and retry allocate nothing.
