@@ -63,15 +63,19 @@ type SharedBreaker struct {
 	conn Conn
 	id   string
 
-	openKey, leaseKey, epochKey, channel string
-	poll                                 time.Duration
-	leaseMs                              int64
+	openKey, leaseKey, epochKey, seqKey, channel string
+	poll                                         time.Duration
+	leaseMs                                      int64
 
 	events       chan transition
 	applying     atomic.Bool  // the worker is applying a remote change
 	refusedUntil atomic.Int64 // unix ns: another replica holds the probe lease
 	pending      atomic.Int32 // a transition whose publication failed, +1; 0 none
 	epoch        atomic.Int64 // the newest open period of the fleet seen
+
+	// Used by the worker goroutine only: the number of this replica's
+	// latest publication, and that of its latest open one.
+	seq, openSeq int64
 
 	published, applied, errs atomic.Uint64
 
@@ -143,11 +147,17 @@ func NewBreaker(cfg BreakerConfig) (*SharedBreaker, error) {
 		openKey:  base + ":open",
 		leaseKey: base + ":lease",
 		epochKey: base + ":epoch",
+		seqKey:   base + ":seq:" + id,
 		channel:  base + ":events",
 		poll:     cfg.PollInterval,
 		leaseMs:  max(1, lease.Milliseconds()),
 		events:   make(chan transition, 64),
 		done:     make(chan struct{}),
+		// Publications are numbered from the clock, so that a replica
+		// restarted under the same ReplicaID numbers above its past self
+		// (in microseconds: Lua compares numbers as float64, exact below
+		// 2^53).
+		seq: time.Now().UnixMicro(),
 	}
 	bc := cfg.Breaker
 	userChange, userGate := bc.OnStateChange, bc.ProbeGate
@@ -237,32 +247,54 @@ func (s *SharedBreaker) run() {
 	}
 }
 
-// The scripts: one round trip each. The epoch key counts the fleet's open
-// periods: a close announcement names the epoch it ends, and neither Redis
-// nor a replica accepts one older than the newest open period. A command
-// that timed out may still run later (a paused Redis runs what it had
-// buffered when it resumes), and a stale close must not close breakers
-// that opened since.
+// The scripts: one round trip each. Two kinds of lateness are guarded
+// against, because a command that timed out may still run later (a paused
+// Redis runs what it had buffered when it resumes, and commands sent on
+// different connections may then run out of order):
+//   - Each replica numbers its publications, and its seq key (a hash)
+//     holds the newest one that ran: an older one is ignored.
+//   - The epoch key counts the fleet's open periods. A close announcement
+//     names the epoch it ends, and neither Redis nor a replica accepts one
+//     older than the newest open period, so a late close cannot close
+//     breakers that opened since. The seq key also records which open
+//     period the replica's latest open publication joined, so that its
+//     close counts for that period even if the answer naming it never
+//     reached the replica: else the fleet would miss the close and wait
+//     for the probe lease to end.
 var (
-	// KEYS open key, epoch key; ARGV replica, ms, channel. Writes the open
-	// state unless another replica's is there, and announces it. Returns
-	// the epoch.
+	// KEYS open key, epoch key, seq key; ARGV replica, ms, channel, seq.
+	// Writes the open state unless another replica's is there, and
+	// announces it. Returns the epoch, or -1 for a late publication.
 	openScript = goredis.NewScript(`
+if tonumber(redis.call('hget', KEYS[3], 'seq') or 0) >= tonumber(ARGV[4]) then return -1 end
+local e
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  local e = redis.call('incr', KEYS[2])
+  e = redis.call('incr', KEYS[2])
   redis.call('pexpire', KEYS[2], 86400000)
   redis.call('publish', ARGV[3], 'open ' .. ARGV[2] .. ' ' .. ARGV[1] .. ' ' .. e)
-  return e
+else
+  e = tonumber(redis.call('get', KEYS[2]) or 0)
 end
-return tonumber(redis.call('get', KEYS[2]) or 0)`)
+redis.call('hset', KEYS[3], 'seq', ARGV[4], 'open', ARGV[4], 'epoch', e)
+redis.call('pexpire', KEYS[3], 86400000)
+return e`)
 
-	// KEYS open key, epoch key; ARGV replica, channel, epoch. Announces
-	// that the breaker closed, unless a newer open period began. The probe
-	// lease is kept until it expires: a replica that has not heard the news
-	// yet must not take it and probe again. Returns the epoch.
+	// KEYS open key, epoch key, seq key; ARGV replica, channel, epoch,
+	// seq, seq of the replica's latest open publication. Announces that
+	// the breaker closed, unless a newer open period began than the one
+	// the replica knows of. The probe lease is kept until it expires: a
+	// replica that has not heard the news yet must not take it and probe
+	// again. Returns the epoch, or -1 for a late publication.
 	closeScript = goredis.NewScript(`
+if tonumber(redis.call('hget', KEYS[3], 'seq') or 0) >= tonumber(ARGV[4]) then return -1 end
+redis.call('hset', KEYS[3], 'seq', ARGV[4])
+redis.call('pexpire', KEYS[3], 86400000)
+local known = tonumber(ARGV[3])
+if redis.call('hget', KEYS[3], 'open') == ARGV[5] then
+  known = math.max(known, tonumber(redis.call('hget', KEYS[3], 'epoch')))
+end
 local e = tonumber(redis.call('get', KEYS[2]) or 0)
-if e > tonumber(ARGV[3]) then return e end
+if e > known then return e end
 redis.call('del', KEYS[1])
 redis.call('publish', ARGV[2], 'closed ' .. ARGV[1] .. ' ' .. e)
 return e`)
@@ -288,16 +320,19 @@ func (s *SharedBreaker) publish(t transition) {
 	defer cancel()
 	var e int64
 	var err error
-	keys := []string{s.openKey, s.epochKey}
+	keys := []string{s.openKey, s.epochKey, s.seqKey}
 	switch {
 	case t.to == breaker.Open:
 		rem := s.b.OpenRemaining()
 		if rem <= 0 {
 			return
 		}
-		e, err = openScript.Run(ctx, s.conn.Client, keys, s.id, max(1, rem.Milliseconds()), s.channel).Int64()
+		s.seq++
+		s.openSeq = s.seq
+		e, err = openScript.Run(ctx, s.conn.Client, keys, s.id, max(1, rem.Milliseconds()), s.channel, s.seq).Int64()
 	case t.to == breaker.Closed && t.from == breaker.HalfOpen:
-		e, err = closeScript.Run(ctx, s.conn.Client, keys, s.id, s.channel, s.epoch.Load()).Int64()
+		s.seq++
+		e, err = closeScript.Run(ctx, s.conn.Client, keys, s.id, s.channel, s.epoch.Load(), s.seq, s.openSeq).Int64()
 	default:
 		return
 	}

@@ -284,7 +284,8 @@ func TestBreakerStaleCloseIgnored(t *testing.T) {
 		t.Fatalf("follower epoch %d, want 1", got)
 	}
 	// What a replica that probed during an earlier period would send.
-	e, err := closeScript.Run(t.Context(), c, []string{f.sb[0].openKey, f.sb[0].epochKey}, "late", f.sb[0].channel, 0).Int64()
+	keys := []string{f.sb[0].openKey, f.sb[0].epochKey, f.sb[0].openKey + ":seq:late"}
+	e, err := closeScript.Run(t.Context(), c, keys, "late", f.sb[0].channel, 0, 1, 0).Int64()
 	if err != nil || e != 1 {
 		t.Fatalf("stale close: epoch %d, %v; want refused at epoch 1", e, err)
 	}
@@ -299,4 +300,81 @@ func TestBreakerStaleCloseIgnored(t *testing.T) {
 	// A current one closes it.
 	c.Publish(t.Context(), f.sb[0].channel, "closed prober 1")
 	f.waitAll(t, breaker.Closed, 200*time.Millisecond)
+}
+
+// A replica whose open publication ran but whose answer, naming the
+// epoch, was lost (Redis paused, the command ran on resume) still closes
+// the fleet when its probe succeeds, instead of leaving the others to wait
+// for its probe lease to end.
+func TestBreakerOwnCloseClearsOpenState(t *testing.T) {
+	srv := startServer(t)
+	c := srv.client(t)
+	f := newFleet(t, c, 2, "own", func(cfg *BreakerConfig) {
+		cfg.Breaker.OpenTimeout = 200 * time.Millisecond
+		cfg.ProbeLease = 5 * time.Second // the follower must close by the announcement
+		cfg.PollInterval = time.Minute   // and no poll may tell the epoch in between
+	})
+	waitSubscribed(t, c, f.sb[0].channel, 2)
+	fail := func(context.Context) error { return errors.New("down") }
+	for range 5 {
+		f.sb[0].Breaker().Do(t.Context(), fail)
+	}
+	f.waitAll(t, breaker.Open, 200*time.Millisecond)
+	deadline := time.Now().Add(time.Second)
+	for f.sb[0].Stats().Published == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	f.sb[0].epoch.Store(0) // the answer naming epoch 1 never arrived
+
+	time.Sleep(250 * time.Millisecond) // half-open
+	if err := f.sb[0].Breaker().Do(t.Context(), func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	f.waitAll(t, breaker.Closed, 100*time.Millisecond)
+
+	// The next opening reaches the fleet at once.
+	for range 5 {
+		f.sb[1].Breaker().Do(t.Context(), fail)
+	}
+	f.waitAll(t, breaker.Open, 200*time.Millisecond)
+}
+
+// A publication that runs after a newer one of the same replica (sent on
+// another connection before Redis paused) changes nothing.
+func TestBreakerLatePublicationIgnored(t *testing.T) {
+	srv := startServer(t)
+	c := srv.client(t)
+	f := newFleet(t, c, 1, "late", nil)
+	fail := func(context.Context) error { return errors.New("down") }
+	for range 5 {
+		f.sb[0].Breaker().Do(t.Context(), fail)
+	}
+	deadline := time.Now().Add(time.Second)
+	for f.sb[0].Stats().Published == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	sb := f.sb[0]
+	if err := c.Del(t.Context(), sb.openKey).Err(); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{sb.openKey, sb.epochKey, sb.seqKey}
+	for _, tt := range []struct {
+		name   string
+		script *goredis.Script
+		args   []any
+	}{
+		{"open", openScript, []any{sb.id, 60000, sb.channel, 1}},
+		{"close", closeScript, []any{sb.id, sb.channel, 99, 1, 1}},
+	} {
+		e, err := tt.script.Run(t.Context(), c, keys, tt.args...).Int64()
+		if err != nil || e != -1 {
+			t.Errorf("late %s: %d, %v; want -1 (ignored)", tt.name, e, err)
+		}
+	}
+	if c.Exists(t.Context(), sb.openKey).Val() != 0 {
+		t.Fatal("a late open publication wrote the open state")
+	}
+	if got := c.Get(t.Context(), sb.epochKey).Val(); got != "1" {
+		t.Fatalf("epoch %q after late publications, want 1", got)
+	}
 }

@@ -41,13 +41,19 @@
 // Each open period increments "...:epoch" (expiring after a day without
 // one), and a close announcement is accepted only for the newest period: a
 // command that timed out can still run when a paused Redis resumes, and
-// such a late close must not close breakers that opened since.
+// such a late close must not close breakers that opened since. Each
+// replica also numbers its publications ("...:seq:<replica>", a hash that
+// also records which open period its latest opening joined): one that
+// runs after a newer one of the same replica is ignored, and a replica's
+// close counts for the period it opened in even if the answer naming that
+// period was lost.
+//
 // In half-open, breaker.Config.ProbeGate asks for a probe lease (SET PX on
 // "...:lease"): one replica probes, the others get breaker.ErrTooManyCalls
 // until it closes (announced: all close) or reopens (announced: all
-// reopen); if it dies, another takes over when its lease ends. No lock is ever held across a call: unlike a breaker
-// that serializes calls behind a distributed lock, replicas never wait on
-// one another.
+// reopen); if it dies, another takes over when its lease ends. No lock is
+// ever held across a call: unlike a breaker that serializes calls behind a
+// distributed lock, replicas never wait on one another.
 //
 // # Rate limit
 //
