@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -190,38 +189,61 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		d.fail(n.Line, path, "want %s", wantOf(v.Kind()))
 		return
 	}
+	var msg string
 	switch v.Kind() {
 	case reflect.String:
 		v.SetString(n.Value)
-		return
 	case reflect.Bool:
-		var b bool
-		if n.Tag == "!!bool" && n.Decode(&b) == nil {
-			v.SetBool(b)
-			return
-		}
+		msg = setBool(n, v)
 	case reflect.Int:
-		var i int64
-		if n.Tag == "!!int" && n.Decode(&i) == nil && i >= math.MinInt32 && i <= math.MaxInt32 {
-			v.SetInt(i)
-			return
-		}
-		if n.Tag == "!!int" {
-			d.fail(n.Line, path, "must be within [%d, %d], got %s", math.MinInt32, math.MaxInt32, n.Value)
-			return
-		}
+		msg = setInt(n, v)
 	case reflect.Float64:
-		var f float64
-		if (n.Tag == "!!int" || n.Tag == "!!float") && n.Decode(&f) == nil {
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				d.fail(n.Line, path, "must be a finite number, got %s", n.Value)
-				return
-			}
-			v.SetFloat(f)
-			return
-		}
+		msg = setFloat(n, v)
+	default:
+		msg = wrongScalar(n, v)
 	}
-	d.fail(n.Line, path, "want %s, got %q", wantOf(v.Kind()), n.Value)
+	if msg != "" {
+		d.fail(n.Line, path, "%s", msg)
+	}
+}
+
+// setBool, setInt and setFloat store the scalar n into v, or return what
+// is wrong with it.
+func setBool(n *yaml.Node, v reflect.Value) string {
+	var b bool
+	if n.Tag != "!!bool" || n.Decode(&b) != nil {
+		return wrongScalar(n, v)
+	}
+	v.SetBool(b)
+	return ""
+}
+
+func setInt(n *yaml.Node, v reflect.Value) string {
+	if n.Tag != "!!int" {
+		return wrongScalar(n, v)
+	}
+	var i int64
+	if n.Decode(&i) != nil || i < math.MinInt32 || i > math.MaxInt32 {
+		return fmt.Sprintf("must be within [%d, %d], got %s", math.MinInt32, math.MaxInt32, n.Value)
+	}
+	v.SetInt(i)
+	return ""
+}
+
+func setFloat(n *yaml.Node, v reflect.Value) string {
+	var f float64
+	if n.Tag != "!!int" && n.Tag != "!!float" || n.Decode(&f) != nil {
+		return wrongScalar(n, v)
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "must be a finite number, got " + n.Value
+	}
+	v.SetFloat(f)
+	return ""
+}
+
+func wrongScalar(n *yaml.Node, v reflect.Value) string {
+	return fmt.Sprintf("want %s, got %q", wantOf(v.Kind()), n.Value)
 }
 
 func wantOf(k reflect.Kind) string {
@@ -234,120 +256,4 @@ func wantOf(k reflect.Kind) string {
 		return "a number"
 	}
 	return "a string"
-}
-
-// field is one known key of a struct.
-type field struct {
-	index []int
-	check string // the rules of the check tag
-}
-
-// fieldsOf returns t's keys, those of inline structs included.
-func fieldsOf(t reflect.Type) map[string]field {
-	m := map[string]field{}
-	for _, sf := range reflect.VisibleFields(t) {
-		tag, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-		if tag == "" || tag == "-" {
-			continue
-		}
-		m[tag] = field{index: sf.Index, check: sf.Tag.Get("check")}
-	}
-	return m
-}
-
-// unknownKey describes an unknown key, suggesting the known key it is
-// closest to when that one is a likely typo.
-func unknownKey(key string, fields map[string]field) string {
-	best, dist := "", 3
-	for k := range fields {
-		d := editDistance(key, k)
-		if d > 2 && len(key) >= 4 && (strings.HasPrefix(k, key) || strings.HasPrefix(key, k)) {
-			d = 2 // a key with its unit left out or added
-		}
-		if d < dist || d == dist && k < best {
-			best, dist = k, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("unknown key %q (did you mean %q?)", key, best)
-	}
-	return fmt.Sprintf("unknown key %q", key)
-}
-
-// editDistance is the Levenshtein distance of a and b, for short keys.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-// check applies the comma-separated rules of a check tag to a value just
-// decoded, and returns the first one it breaks, or "".
-//
-//	nonzero   not 0 (0 would silently mean the default)
-//	min1      at least 1
-//	positive  above 0 (durations, ratios)
-//	natural   0 or more
-//	max       at most 1<<20
-//	max16     at most 16
-//	max1      at most 1 (rates, weights)
-//	below1    below 1 (factors, quantiles)
-func check(rules string, v reflect.Value) string {
-	for v.Kind() == reflect.Pointer {
-		v = v.Elem()
-	}
-	var x float64
-	var text string
-	switch v.Kind() {
-	case reflect.Int, reflect.Int64:
-		if v.Type() == reflect.TypeFor[int]() {
-			x, text = float64(v.Int()), strconv.FormatInt(v.Int(), 10)
-		} else { // a duration
-			x, text = float64(v.Int()), time.Duration(v.Int()).String()
-		}
-	case reflect.Float64:
-		x, text = v.Float(), strconv.FormatFloat(v.Float(), 'g', -1, 64)
-	default:
-		return ""
-	}
-	for rule := range strings.SplitSeq(rules, ",") {
-		switch {
-		case rule == "nonzero" && x == 0 && text == "0s":
-			return "must not be 0s (a negative duration means none)"
-		case rule == "nonzero" && x == 0:
-			return "must not be 0 (-1 turns this rule off)"
-		case rule == "min1" && x < 1:
-			return "must be at least 1, got " + text
-		case rule == "positive" && x <= 0:
-			return "must be positive, got " + text
-		case rule == "natural" && x < 0:
-			return "must not be negative, got " + text
-		case rule == "max" && x > maxCount:
-			return fmt.Sprintf("must be at most %d, got %s", maxCount, text)
-		case rule == "max16" && x > 16:
-			return "must be at most 16, got " + text
-		case rule == "max1" && x > 1:
-			return "must be at most 1, got " + text
-		case rule == "below1" && x >= 1:
-			return "must be below 1, got " + text
-		}
-	}
-	return ""
 }

@@ -179,35 +179,37 @@ func (r *Registry) build(name string, s Settings, prev *entry) *entry {
 	}
 	var p parts
 	if prev != nil {
-		p = prev.parts
-		ps := prev.settings
-		if !reflect.DeepEqual(ps.Breaker, s.Breaker) || ps.PerHost != s.PerHost {
-			p.breaker, p.host = nil, nil
-		}
-		if !reflect.DeepEqual(ps.Bulkhead, s.Bulkhead) {
-			p.bulkhead = nil
-		}
-		if !reflect.DeepEqual(ps.ErrorTracking, s.ErrorTracking) {
-			p.tracker = nil
-		}
-		if !reflect.DeepEqual(ps.RetryBudget, s.RetryBudget) {
-			p.budget = nil
-		}
-		if !reflect.DeepEqual(ps.Limit, s.Limit) {
-			p.limiter = nil
-		}
-		if !reflect.DeepEqual(ps.Throttle, s.Throttle) {
-			p.throttle = nil
-		}
-		if !reflect.DeepEqual(ps.RateLimit, s.RateLimit) {
-			p.rate = nil
-		}
-		if !reflect.DeepEqual(ps.Hedge, s.Hedge) || ps.HedgeBudget != s.HedgeBudget || s.HedgeBudget && p.budget == nil {
-			p.hedge = nil // a hedge that spends the retry budget follows it
-		}
+		p = prev.parts.unchanged(prev.settings, s)
 	}
 	fresh := newParts(name, s, r.opts, p)
 	return &entry{settings: s, parts: fresh, rec: fresh.recovery(s, r.opts.hooks(name))}
+}
+
+// unchanged returns the parts, made for the settings old, whose settings
+// are the same in s; the others are nil.
+func (p parts) unchanged(old, s Settings) parts {
+	if !reflect.DeepEqual(old.Breaker, s.Breaker) || old.PerHost != s.PerHost {
+		p.breaker, p.host = nil, nil
+	}
+	p.bulkhead = keepIfSame(p.bulkhead, old.Bulkhead, s.Bulkhead)
+	p.tracker = keepIfSame(p.tracker, old.ErrorTracking, s.ErrorTracking)
+	p.budget = keepIfSame(p.budget, old.RetryBudget, s.RetryBudget)
+	p.limiter = keepIfSame(p.limiter, old.Limit, s.Limit)
+	p.throttle = keepIfSame(p.throttle, old.Throttle, s.Throttle)
+	p.rate = keepIfSame(p.rate, old.RateLimit, s.RateLimit)
+	if !reflect.DeepEqual(old.Hedge, s.Hedge) || old.HedgeBudget != s.HedgeBudget || s.HedgeBudget && p.budget == nil {
+		p.hedge = nil // a hedge that spends the retry budget follows it
+	}
+	return p
+}
+
+// keepIfSame returns part if its settings did not change from old to now,
+// else nil.
+func keepIfSame[P, C any](part *P, old, now *C) *P {
+	if !reflect.DeepEqual(old, now) {
+		return nil
+	}
+	return part
 }
 
 // Recovery returns the current Recovery of the named tool ("" for the
