@@ -32,12 +32,17 @@ import (
 // A failure does not send a hedge early: hedges cut slow calls, and
 // failures are for retry. So the call ends when no attempt is left running.
 // If ctx has ended before the first attempt, Do returns ctx.Err() without
-// calling fn. A panic in any attempt is re-raised on the caller's
+// calling fn, and for a Policy that Validate rejects it returns that error
+// without calling fn. A panic in any attempt is re-raised on the caller's
 // goroutine, with the same value, once the other attempts have returned.
 func Do[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
 	if err := ctx.Err(); err != nil {
 		var zero T
 		return zero, err
+	}
+	if p.invalid() {
+		var zero T
+		return zero, p.Validate()
 	}
 	p.calls.Add(1)
 	if p.Budget != nil {
