@@ -2,9 +2,6 @@ package bulkhead
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"math"
 	"math/bits"
 	"runtime"
 	"slices"
@@ -13,92 +10,6 @@ import (
 	"time"
 	"unsafe"
 )
-
-// NoQueue, as Config.MaxQueued, turns the queue off: when every slot is
-// taken, Acquire fails at once with ErrFull.
-const NoQueue = -1
-
-// NoQueueTimeout, as Config.QueueTimeout, lets a queued caller wait for a
-// slot until its own context ends.
-const NoQueueTimeout time.Duration = -1
-
-// MaxLimit is the largest accepted MaxConcurrent and MaxQueued.
-const MaxLimit = math.MaxInt32
-
-// Config configures a Bulkhead. A zero field takes its default; the zero
-// Config gives 10 slots, a queue of 100 and a 5s queue timeout.
-type Config struct {
-	// MaxConcurrent is how many callers may hold a slot at once.
-	// Default 10. Must be in [0, MaxLimit].
-	MaxConcurrent int
-
-	// MaxQueued is how many callers may wait for a slot when all are taken;
-	// one more is rejected with ErrFull. Default 100. NoQueue (or any
-	// negative value) means no queue: reject as soon as all slots are taken.
-	// Must not exceed MaxLimit.
-	MaxQueued int
-
-	// QueueTimeout is how long a caller waits in the queue before it gives
-	// up with ErrQueueTimeout. Default 5s. NoQueueTimeout (or any negative
-	// value) means no limit: only the caller's context ends the wait.
-	// It is also the RetryAfter hint of rejections (see RejectedError).
-	QueueTimeout time.Duration
-
-	// Observers, if any, receive every acquisition and rejection (see
-	// Observer). Default none: the bulkhead then builds no events and
-	// reads no clock for them.
-	Observers []Observer
-}
-
-// Validate reports the first invalid field of c, naming it.
-func (c Config) Validate() error {
-	switch {
-	case c.MaxConcurrent < 0 || c.MaxConcurrent > MaxLimit:
-		return fmt.Errorf("bulkhead: MaxConcurrent must be in [0, %d], got %d", MaxLimit, c.MaxConcurrent)
-	case c.MaxQueued > MaxLimit:
-		return fmt.Errorf("bulkhead: MaxQueued must be at most %d, got %d", MaxLimit, c.MaxQueued)
-	}
-	return nil
-}
-
-var (
-	// ErrFull is matched (errors.Is) by the error of a caller rejected at
-	// once because every slot and queue place was taken.
-	ErrFull = errors.New("bulkhead: full")
-
-	// ErrQueueTimeout is matched (errors.Is) by the error of a caller that
-	// waited QueueTimeout in the queue without getting a slot.
-	ErrQueueTimeout = errors.New("bulkhead: queue timeout")
-)
-
-// RejectedError is the error of a rejected call. It wraps ErrFull or
-// ErrQueueTimeout, has ErrorClass "bulkhead_full", and carries a RetryAfter
-// hint. Each Bulkhead returns the same two values again and again, so a
-// rejection does not allocate; the type is immutable.
-type RejectedError struct {
-	queueTimeout bool // else: full
-	retryAfter   time.Duration
-}
-
-// Error returns the message of the wrapped sentinel.
-func (e *RejectedError) Error() string { return e.Unwrap().Error() }
-
-// Unwrap returns ErrFull or ErrQueueTimeout.
-func (e *RejectedError) Unwrap() error {
-	if e.queueTimeout {
-		return ErrQueueTimeout
-	}
-	return ErrFull
-}
-
-// ErrorClass returns "bulkhead_full".
-func (e *RejectedError) ErrorClass() string { return "bulkhead_full" }
-
-// RetryAfter is a coarse hint of when trying again makes sense: the
-// bulkhead's QueueTimeout. Every caller queued when the rejection happened
-// has got its slot or given up within that span, so the queue has turned
-// over. It is 0 (no hint) when QueueTimeout is negative.
-func (e *RejectedError) RetryAfter() time.Duration { return e.retryAfter }
 
 // Stats is a snapshot of a Bulkhead's state and its totals since New.
 type Stats struct {
@@ -154,9 +65,9 @@ type Bulkhead struct {
 	max          uint64
 	obs          []Observer // Config.Observers, read with max; see observe.go
 	maxQueued    uint64
-	full         RejectedError
+	full         rejectedError
 	queueTimeout time.Duration
-	timedOut     RejectedError
+	timedOut     rejectedError
 
 	mu         sync.Mutex
 	head, tail *waiter   // FIFO queue, guarded by mu
@@ -194,16 +105,16 @@ func New(cfg Config) *Bulkhead {
 		panic(err.Error())
 	}
 	if cfg.MaxConcurrent == 0 {
-		cfg.MaxConcurrent = 10
+		cfg.MaxConcurrent = DefaultMaxConcurrent
 	}
-	switch {
-	case cfg.MaxQueued == 0:
-		cfg.MaxQueued = 100
-	case cfg.MaxQueued < 0:
+	switch cfg.MaxQueued {
+	case 0:
+		cfg.MaxQueued = DefaultMaxQueued
+	case NoQueue:
 		cfg.MaxQueued = 0
 	}
 	if cfg.QueueTimeout == 0 {
-		cfg.QueueTimeout = 5 * time.Second
+		cfg.QueueTimeout = DefaultQueueTimeout
 	}
 	hint := max(cfg.QueueTimeout, 0)
 	n := 4 // shards of acquired: 4 per CPU, at most 64
@@ -216,8 +127,8 @@ func New(cfg Config) *Bulkhead {
 		max:          uint64(cfg.MaxConcurrent),
 		maxQueued:    uint64(cfg.MaxQueued),
 		queueTimeout: cfg.QueueTimeout,
-		full:         RejectedError{retryAfter: hint},
-		timedOut:     RejectedError{queueTimeout: true, retryAfter: hint},
+		full:         rejectedError{retryAfter: hint},
+		timedOut:     rejectedError{queueTimeout: true, retryAfter: hint},
 		obs:          slices.Clone(cfg.Observers),
 	}
 }
@@ -226,9 +137,10 @@ func New(cfg Config) *Bulkhead {
 // successful Acquire must be followed by exactly one Release.
 //
 // It fails with ctx.Err() if ctx is already done or ends while waiting (the
-// caller leaves the queue and no slot is lost), with a *RejectedError
-// matching ErrFull if the queue is full, and with one matching
-// ErrQueueTimeout after QueueTimeout in the queue. A free slot is taken
+// caller leaves the queue and no slot is lost), with an error matching
+// ErrFull if the queue is full, and with one matching ErrQueueTimeout
+// after QueueTimeout in the queue (both have RetryAfter and ErrorClass;
+// see ErrFull). A free slot is taken
 // without locking or allocating.
 func (b *Bulkhead) Acquire(ctx context.Context) error {
 	if len(b.obs) != 0 {

@@ -56,12 +56,14 @@ func TestConfigValidate(t *testing.T) {
 		{"zero", Config{}, ""},
 		{"explicit", Config{MaxConcurrent: 3, MaxQueued: 7, QueueTimeout: time.Second}, ""},
 		{"no queue", Config{MaxQueued: NoQueue, QueueTimeout: NoQueueTimeout}, ""},
-		{"very negative queue", Config{MaxQueued: -1 << 40}, ""},
 		{"huge timeout", Config{QueueTimeout: 1<<63 - 1}, ""},
 		{"max limits", Config{MaxConcurrent: MaxLimit, MaxQueued: MaxLimit}, ""},
 		{"negative concurrency", Config{MaxConcurrent: -1}, "bulkhead: MaxConcurrent"},
 		{"huge concurrency", Config{MaxConcurrent: MaxLimit + 1}, "bulkhead: MaxConcurrent"},
 		{"huge queue", Config{MaxQueued: MaxLimit + 1}, "bulkhead: MaxQueued"},
+		{"negative queue", Config{MaxQueued: -2}, "bulkhead: MaxQueued must be NoQueue (-1) or in [0, 2147483647], got -2"},
+		{"very negative queue", Config{MaxQueued: -1 << 40}, "bulkhead: MaxQueued"},
+		{"negative timeout", Config{QueueTimeout: -time.Second}, "bulkhead: QueueTimeout must be NoQueueTimeout (-1ns) or not negative, got -1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +134,13 @@ func TestDefaults(t *testing.T) {
 	})
 }
 
+// rejection is what callers reach a rejection's hints through.
+type rejection interface {
+	error
+	RetryAfter() time.Duration
+	ErrorClass() string
+}
+
 func TestRejectedError(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -152,9 +161,9 @@ func TestRejectedError(t *testing.T) {
 			if !errors.Is(err, ErrFull) || errors.Is(err, ErrQueueTimeout) {
 				t.Fatalf("err = %v, want ErrFull only", err)
 			}
-			var re *RejectedError
+			var re rejection
 			if !errors.As(err, &re) {
-				t.Fatalf("err %T is not a *RejectedError", err)
+				t.Fatalf("err %T has no RetryAfter and ErrorClass", err)
 			}
 			if re.ErrorClass() != "bulkhead_full" || re.RetryAfter() != tt.wantRetry || re.Error() != "bulkhead: full" {
 				t.Fatalf("got class %q, RetryAfter %v, text %q", re.ErrorClass(), re.RetryAfter(), re.Error())
@@ -678,7 +687,9 @@ func FuzzConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, conc, queued int, queueTimeout int64) {
 		cfg := Config{MaxConcurrent: conc, MaxQueued: queued, QueueTimeout: time.Duration(queueTimeout)}
 		err := cfg.Validate()
-		if valid := conc >= 0 && conc <= MaxLimit && queued <= MaxLimit; valid != (err == nil) {
+		valid := conc >= 0 && conc <= MaxLimit && (queued == NoQueue || queued >= 0 && queued <= MaxLimit) &&
+			(queueTimeout >= 0 || queueTimeout == int64(NoQueueTimeout))
+		if valid != (err == nil) {
 			t.Fatalf("Validate(%+v) = %v", cfg, err)
 		}
 		if err != nil {
@@ -707,7 +718,7 @@ func FuzzConfig(f *testing.F) {
 			}
 			if queued < 0 {
 				err := b.Acquire(context.Background())
-				var re *RejectedError
+				var re rejection
 				if !errors.As(err, &re) || !errors.Is(err, ErrFull) {
 					t.Fatalf("Acquire with NoQueue = %v, want ErrFull", err)
 				}

@@ -18,10 +18,12 @@
 // # Defaults
 //
 // A zero Config field takes its default: MaxConcurrent 10, MaxQueued 100,
-// QueueTimeout 5s. MaxQueued NoQueue means "no queue, reject when full";
-// QueueTimeout NoQueueTimeout means "wait until the caller's context ends".
-// New panics, with a message naming the field, on a Config that Validate
-// rejects (a negative MaxConcurrent, or a limit above MaxLimit). A zero
+// QueueTimeout 5s (DefaultMaxConcurrent, DefaultMaxQueued,
+// DefaultQueueTimeout). MaxQueued NoQueue means "no queue, reject when
+// full"; QueueTimeout NoQueueTimeout means "wait until the caller's context
+// ends". New panics, with a message naming the field, on a Config that
+// Validate rejects (a negative MaxConcurrent, another negative MaxQueued
+// or QueueTimeout, or a limit above MaxLimit). A zero
 // Bulkhead, not made by New, has no slots and no queue: it rejects every
 // call.
 //
@@ -36,10 +38,11 @@
 //
 // # Errors
 //
-// Rejections are *RejectedError values that match ErrFull (no slot and no
-// queue place: rejected at once) or ErrQueueTimeout with errors.Is. Both
-// report ErrorClass "bulkhead_full" and a RetryAfter hint (the
-// QueueTimeout), which retry loops and HTTP servers can use.
+// Rejections match ErrFull (no slot and no queue place: rejected at once)
+// or ErrQueueTimeout with errors.Is. Both report ErrorClass
+// "bulkhead_full" and a RetryAfter hint (the QueueTimeout), reached with
+// errors.As to interface{ RetryAfter() time.Duration }, which retry loops
+// and HTTP servers can use.
 //
 // # Concurrency and cost
 //

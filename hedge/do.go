@@ -32,12 +32,17 @@ import (
 // A failure does not send a hedge early: hedges cut slow calls, and
 // failures are for retry. So the call ends when no attempt is left running.
 // If ctx has ended before the first attempt, Do returns ctx.Err() without
-// calling fn. A panic in any attempt is re-raised on the caller's
+// calling fn, and for a Policy that Validate rejects it returns that error
+// without calling fn. A panic in any attempt is re-raised on the caller's
 // goroutine, with the same value, once the other attempts have returned.
 func Do[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
 	if err := ctx.Err(); err != nil {
 		var zero T
 		return zero, err
+	}
+	if p.invalid() {
+		var zero T
+		return zero, p.Validate()
 	}
 	p.calls.Add(1)
 	if p.Budget != nil {
@@ -180,98 +185,116 @@ func (c *call[T]) runHedge(a *attemptCtx, attempt int) {
 // waits for every hedge to return and hands the outcome to the caller.
 func (c *call[T]) coordinate() {
 	c.once.Do(c.init)
-	ctx := c.first.parent
-	attempts := []*attemptCtx{&c.first}
-	running, sent := 1, 0
-	var (
-		errs    []error
-		final   outcome[T]
-		settled bool
-		next    *time.Timer
-		tick    <-chan time.Time
-	)
-	settle := func(o outcome[T]) {
-		final, settled = o, true
-		for _, a := range attempts {
-			a.end()
-		}
-		if next != nil {
-			next.Stop()
-			tick = nil
-		}
-	}
-	take := func(o outcome[T]) {
-		running--
-		switch {
-		case settled:
-		case o.gone || o.panicked:
-			settle(o)
-		case o.err == nil:
-			if o.attempt > 1 {
-				c.p.won.Add(1)
-			}
-			settle(o)
-		case c.p.ends(ctx, o.err):
-			if cerr := ctx.Err(); cerr != nil && !errors.Is(o.err, cerr) {
-				o.err = fmt.Errorf("hedge: %w: %w", cerr, o.err)
-			}
-			settle(o)
-		default:
-			errs = append(errs, o.err)
-			if running == 0 {
-				o.err = errs[0]
-				if len(errs) > 1 {
-					o.err = errors.Join(errs...)
-				}
-				settle(o)
-			}
-		}
-	}
-	send := func() {
-		if settled || sent >= c.p.maxHedges() || ctx.Err() != nil {
-			return
-		}
-		if c.p.Budget != nil && !c.p.Budget.Withdraw() {
-			c.p.refused.Add(1)
-			if len(c.p.Observers) != 0 {
-				notify(c.p.Observers, Event{Kind: EventRefused, Ctx: ctx, Attempt: sent + 2, Delay: c.delay})
-			}
-			return
-		}
-		sent++
-		running++
-		c.p.hedges.Add(1)
-		a := &attemptCtx{parent: ctx}
-		attempts = append(attempts, a)
-		go c.runHedge(a, sent+1)
-		if sent < c.p.maxHedges() {
-			if next == nil {
-				next = time.NewTimer(c.delay)
-			} else {
-				next.Reset(c.delay)
-			}
-			tick = next.C
-		}
-	}
-
+	co := coordinator[T]{c: c, ctx: c.first.parent, attempts: []*attemptCtx{&c.first}, running: 1}
 	// The first attempt may have returned just as the timer fired: then
 	// its outcome is on its way, and no hedge is needed.
 	if c.returned.Load() {
-		take(<-c.results)
+		co.take(<-c.results)
 	} else {
-		send()
+		co.send()
 	}
-	for running > 0 {
+	for co.running > 0 {
 		select {
 		case o := <-c.results:
-			take(o)
-		case <-tick:
-			tick = nil
-			send()
+			co.take(o)
+		case <-co.tick:
+			co.tick = nil
+			co.send()
 		}
 	}
-	if next != nil {
-		next.Stop()
+	if co.next != nil {
+		co.next.Stop()
 	}
-	c.final <- final
+	c.final <- co.final
+}
+
+// coordinator is the state of coordinate, used by its goroutine alone.
+type coordinator[T any] struct {
+	c        *call[T]
+	ctx      context.Context // the caller's
+	attempts []*attemptCtx   // every attempt sent, the first included
+	running  int             // attempts whose outcome has not come yet
+	sent     int             // hedges sent
+	errs     []error         // the failures taken so far, in order
+
+	final   outcome[T] // the call's outcome, once settled
+	settled bool
+
+	next *time.Timer      // the delay before the next hedge
+	tick <-chan time.Time // next's channel while a hedge is due; else nil
+}
+
+// take counts in the outcome of one attempt, and settles the call if that
+// outcome decides it.
+func (co *coordinator[T]) take(o outcome[T]) {
+	co.running--
+	if co.settled {
+		return
+	}
+	switch {
+	case o.gone || o.panicked:
+		co.settle(o)
+	case o.err == nil:
+		if o.attempt > 1 {
+			co.c.p.won.Add(1)
+		}
+		co.settle(o)
+	case co.c.p.ends(co.ctx, o.err):
+		if cerr := co.ctx.Err(); cerr != nil && !errors.Is(o.err, cerr) {
+			o.err = fmt.Errorf("hedge: %w: %w", cerr, o.err)
+		}
+		co.settle(o)
+	default:
+		co.errs = append(co.errs, o.err)
+		if co.running == 0 {
+			o.err = co.errs[0]
+			if len(co.errs) > 1 {
+				o.err = errors.Join(co.errs...)
+			}
+			co.settle(o)
+		}
+	}
+}
+
+// settle makes o the call's outcome and ends every attempt and the hedge
+// timer.
+func (co *coordinator[T]) settle(o outcome[T]) {
+	co.final, co.settled = o, true
+	for _, a := range co.attempts {
+		a.end()
+	}
+	if co.next != nil {
+		co.next.Stop()
+		co.tick = nil
+	}
+}
+
+// send sends one more hedge, if the call is still open, hedges are left
+// and the budget allows it, and arms the timer of the next one.
+func (co *coordinator[T]) send() {
+	p := co.c.p
+	if co.settled || co.sent >= p.maxHedges() || co.ctx.Err() != nil {
+		return
+	}
+	if p.Budget != nil && !p.Budget.Withdraw() {
+		p.refused.Add(1)
+		if len(p.Observers) != 0 {
+			notify(p.Observers, Event{Kind: EventRefused, Ctx: co.ctx, Attempt: co.sent + 2, Delay: co.c.delay})
+		}
+		return
+	}
+	co.sent++
+	co.running++
+	p.hedges.Add(1)
+	a := &attemptCtx{parent: co.ctx}
+	co.attempts = append(co.attempts, a)
+	go co.c.runHedge(a, co.sent+1)
+	if co.sent < p.maxHedges() {
+		if co.next == nil {
+			co.next = time.NewTimer(co.c.delay)
+		} else {
+			co.next.Reset(co.c.delay)
+		}
+		co.tick = co.next.C
+	}
 }

@@ -9,13 +9,16 @@ import (
 	"time"
 )
 
+// The defaults of the Policy fields.
 const (
-	defaultQuantile  = 0.95
-	defaultMinDelay  = time.Millisecond
-	defaultMaxDelay  = time.Second
-	defaultWindow    = 1000
-	defaultMaxHedges = 1
+	DefaultQuantile  = 0.95
+	DefaultMinDelay  = time.Millisecond
+	DefaultMaxDelay  = time.Second
+	DefaultWindow    = 1000
+	DefaultMaxHedges = 1
+)
 
+const (
 	maxWindow = 1 << 20 // keeps the histogram counts far from overflow
 	maxHedges = 16      // more extra attempts than this help nobody
 )
@@ -45,30 +48,36 @@ type Policy struct {
 	// Delay, if positive, is a fixed delay: the first hedge is sent once
 	// the first attempt has run for Delay, and each further hedge Delay
 	// after the one before. Zero means an adaptive delay, the Quantile of
-	// recent latencies, between MinDelay and MaxDelay.
+	// recent latencies, between MinDelay and MaxDelay. Must not be
+	// negative.
 	Delay time.Duration
 
 	// Quantile is the quantile of recent attempts' latencies used as the
 	// adaptive delay, in (0, 1): at 0.95, about 5% of calls are hedged,
-	// the ones slower than 95% of attempts. Zero means 0.95.
+	// the ones slower than 95% of attempts. Zero means DefaultQuantile (0.95).
 	Quantile float64
 
 	// MinDelay is the floor of the adaptive delay, so that a very fast
-	// backend is not hedged after a few microseconds. Zero means 1ms.
+	// backend is not hedged after a few microseconds. Zero means
+	// DefaultMinDelay (1ms), or MaxDelay if that is less. Must not be
+	// negative, nor exceed MaxDelay (or DefaultMaxDelay).
 	MinDelay time.Duration
 
 	// MaxDelay caps the adaptive delay, and is the delay while the
 	// estimate is cold (fewer latencies seen than ⌈10/(1−Quantile)⌉, 200
-	// for p95, or Window if that is fewer). Zero means 1s.
+	// for p95, or Window if that is fewer). Zero means DefaultMaxDelay (1s).
+	// Must not be negative.
 	MaxDelay time.Duration
 
 	// Window is the number of latencies in one window of the estimate:
 	// the adaptive delay is the Quantile of the last Window to 2×Window
-	// latencies. Zero means 1000; values above 1<<20 count as 1<<20.
+	// latencies. Zero means DefaultWindow (1000); values above 1<<20 count
+	// as 1<<20. Must not be negative.
 	Window int
 
 	// MaxHedges is the number of extra attempts a call may send after the
-	// first. Zero means 1; values above 16 count as 16.
+	// first. Zero means DefaultMaxHedges (1); values above 16 count as 16.
+	// Must not be negative.
 	MaxHedges int
 
 	// Hedgeable reports whether a failed attempt leaves the call's other
@@ -131,7 +140,7 @@ func (p *Policy) Stats() Stats {
 }
 
 // Validate reports the first field that is out of range, naming it. Do
-// never fails on a bad field: it takes the default instead.
+// returns the same error, without calling fn, for a Policy it rejects.
 func (p *Policy) Validate() error {
 	switch {
 	case p.Delay < 0:
@@ -142,8 +151,8 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("hedge: MinDelay must not be negative, got %v", p.MinDelay)
 	case p.MaxDelay < 0:
 		return fmt.Errorf("hedge: MaxDelay must not be negative, got %v", p.MaxDelay)
-	case p.MaxDelay > 0 && p.MinDelay > p.MaxDelay:
-		return fmt.Errorf("hedge: MinDelay %v must not exceed MaxDelay %v", p.MinDelay, p.MaxDelay)
+	case p.MinDelay > p.maxDelay():
+		return fmt.Errorf("hedge: MinDelay must not exceed MaxDelay (%v), got %v", p.maxDelay(), p.MinDelay)
 	case p.Window < 0:
 		return fmt.Errorf("hedge: Window must not be negative, got %d", p.Window)
 	case p.MaxHedges < 0:
@@ -152,23 +161,40 @@ func (p *Policy) Validate() error {
 	return nil
 }
 
+// invalid reports whether Validate would return an error, in a few
+// instructions, so that Do can check every call.
+func (p *Policy) invalid() bool {
+	// The OR of signed values is negative if any of them is.
+	negative := int64(p.Delay|p.MinDelay|p.MaxDelay)|int64(p.Window|p.MaxHedges) < 0
+	return negative || !(p.Quantile >= 0 && p.Quantile < 1) || p.MinDelay > p.maxDelay()
+}
+
+func (p *Policy) maxDelay() time.Duration {
+	if p.MaxDelay == 0 {
+		return DefaultMaxDelay
+	}
+	return p.MaxDelay
+}
+
+// The accessors below apply the defaults to a Policy that Validate accepts.
+
 func (p *Policy) quantile() float64 {
-	if !(p.Quantile > 0 && p.Quantile < 1) {
-		return defaultQuantile
+	if p.Quantile == 0 {
+		return DefaultQuantile
 	}
 	return p.Quantile
 }
 
 func (p *Policy) window() int {
-	if p.Window <= 0 {
-		return defaultWindow
+	if p.Window == 0 {
+		return DefaultWindow
 	}
 	return min(p.Window, maxWindow)
 }
 
 func (p *Policy) maxHedges() int {
-	if p.MaxHedges <= 0 {
-		return defaultMaxHedges
+	if p.MaxHedges == 0 {
+		return DefaultMaxHedges
 	}
 	return min(p.MaxHedges, maxHedges)
 }
@@ -178,14 +204,10 @@ func (p *Policy) delay() time.Duration {
 	if p.Delay > 0 {
 		return p.Delay
 	}
-	lo, hi := p.MinDelay, p.MaxDelay
-	if hi <= 0 {
-		hi = defaultMaxDelay
+	lo, hi := p.MinDelay, p.maxDelay()
+	if lo == 0 {
+		lo = min(DefaultMinDelay, hi)
 	}
-	if lo <= 0 {
-		lo = min(defaultMinDelay, hi)
-	}
-	lo = min(lo, hi)
 	d := time.Duration(p.est.delay.Load())
 	if d == 0 {
 		return hi

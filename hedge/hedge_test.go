@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -371,6 +372,8 @@ func TestValidate(t *testing.T) {
 		{&hedge.Policy{MinDelay: -1}, "MinDelay"},
 		{&hedge.Policy{MaxDelay: -1}, "MaxDelay"},
 		{&hedge.Policy{MinDelay: 2 * ms, MaxDelay: ms}, "MinDelay"},
+		{&hedge.Policy{MinDelay: 2 * time.Second}, "MinDelay"},
+		{&hedge.Policy{MinDelay: time.Second}, ""},
 		{&hedge.Policy{Window: -1}, "Window"},
 		{&hedge.Policy{MaxHedges: -1}, "MaxHedges"},
 	}
@@ -394,29 +397,50 @@ func containsWord(s, w string) bool {
 	return false
 }
 
-func TestBadFieldsTakeDefaults(t *testing.T) {
-	// A huge MaxHedges counts as 16; negative fields take their defaults.
+func TestBadFieldsAreRefused(t *testing.T) {
+	// Do returns Validate's error without calling fn.
+	for _, p := range []*hedge.Policy{
+		{Delay: -ms},
+		{MaxHedges: -5},
+		{MinDelay: -ms},
+		{MaxDelay: -ms},
+		{Window: -1},
+		{Quantile: 7},
+		{Quantile: math.NaN()},
+		{MinDelay: 2 * time.Second}, // above the default MaxDelay
+		{MinDelay: 2 * ms, MaxDelay: ms},
+	} {
+		want := p.Validate()
+		if want == nil {
+			t.Fatalf("Validate(%+v) = nil, want an error", p)
+		}
+		called := false
+		_, err := hedge.Do(context.Background(), p, func(context.Context) (int, error) {
+			called = true
+			return 0, nil
+		})
+		if err == nil || err.Error() != want.Error() || called {
+			t.Errorf("Do(%+v) = %v, called %v; want %q without a call", p, err, called, want)
+		}
+		if err := p.Do(context.Background(), func(context.Context) error { called = true; return nil }); err == nil || called {
+			t.Errorf("Policy.Do(%+v) = %v, called %v; want an error without a call", p, err, called)
+		}
+	}
+}
+
+func TestHugeMaxHedgesCountsAs16(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		for _, tt := range []struct {
-			p    *hedge.Policy
-			want int32
-		}{
-			{&hedge.Policy{Delay: 10 * ms, MaxHedges: 1 << 40}, 17},
-			{&hedge.Policy{Delay: 10 * ms, MaxHedges: -5}, 2},
-			{&hedge.Policy{Delay: -ms, MaxDelay: 10 * ms, MinDelay: -ms, Window: -1, Quantile: 7}, 2},
-		} {
-			var n atomic.Int32
-			hedge.Do(context.Background(), tt.p, func(ctx context.Context) (int, error) {
-				n.Add(1)
-				select {
-				case <-time.After(time.Second):
-				case <-ctx.Done():
-				}
-				return 0, errors.New("slow")
-			})
-			if n.Load() != tt.want {
-				t.Errorf("%+v: %d attempts, want %d", tt.p.MaxHedges, n.Load(), tt.want)
+		var n atomic.Int32
+		hedge.Do(context.Background(), &hedge.Policy{Delay: 10 * ms, MaxHedges: 1 << 40}, func(ctx context.Context) (int, error) {
+			n.Add(1)
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
 			}
+			return 0, errors.New("slow")
+		})
+		if n.Load() != 17 {
+			t.Errorf("%d attempts, want 17", n.Load())
 		}
 	})
 }

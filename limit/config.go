@@ -52,6 +52,25 @@ const NoProbe time.Duration = -1
 // MaxLimit) and queue length (MaxQueued).
 const MaxAllowed = 1<<24 - 1
 
+// The defaults of the Config fields. InitialLimit and ProbeLimit are
+// moved into [MinLimit, MaxLimit], and MaxLimit is at least MinLimit.
+const (
+	DefaultInitialLimit  = 20
+	DefaultMinLimit      = 1
+	DefaultMaxLimit      = 1000
+	DefaultMaxWait       = time.Second
+	DefaultTolerance     = 1.5
+	DefaultSmoothing     = 0.2
+	DefaultWindow        = 100 * time.Millisecond
+	DefaultWindowSamples = 10
+	DefaultLongWindow    = 600
+	DefaultProbeInterval = 30 * time.Second
+	DefaultProbeLimit    = 3
+	DefaultAlpha         = 3.0
+	DefaultBeta          = 6.0
+	DefaultBackoff       = 0.9
+)
+
 // maxWindow bounds WindowSamples and LongWindow.
 const maxWindow = 1 << 20
 
@@ -61,17 +80,18 @@ type Config struct {
 	// Algorithm is how the limit follows the samples. Default Gradient2.
 	Algorithm Algorithm
 
-	// InitialLimit is the limit before any sample. Default 20, moved into
-	// [MinLimit, MaxLimit] if those exclude it. An explicit value must lie
+	// InitialLimit is the limit before any sample. Default
+	// DefaultInitialLimit (20), moved into [MinLimit, MaxLimit] if those
+	// exclude it. An explicit value must lie
 	// in [MinLimit, MaxLimit].
 	InitialLimit int
 
-	// MinLimit is the floor of the limit. Default 1. Must be in
+	// MinLimit is the floor of the limit. Default DefaultMinLimit (1). Must be in
 	// [0, MaxAllowed] and not above MaxLimit.
 	MinLimit int
 
-	// MaxLimit is the ceiling of the limit. Default 1000, or MinLimit if
-	// that is larger. Must be in [0, MaxAllowed].
+	// MaxLimit is the ceiling of the limit. Default DefaultMaxLimit
+	// (1000), or MinLimit if that is larger. Must be in [0, MaxAllowed].
 	MaxLimit int
 
 	// MaxQueued is how many callers may wait for a slot when the limit is
@@ -81,8 +101,9 @@ type Config struct {
 	MaxQueued int
 
 	// MaxWait is how long a queued caller waits before it gives up with
-	// ErrQueueTimeout. Default 1s. NoMaxWait (or any negative value) means
-	// no limit: only the caller's context ends the wait.
+	// ErrQueueTimeout. Default DefaultMaxWait (1s). NoMaxWait means no
+	// limit: only the caller's context ends the wait. Must be NoMaxWait or
+	// not negative.
 	MaxWait time.Duration
 
 	// IsIgnored reports whether a non-nil error says nothing about the
@@ -108,27 +129,27 @@ type Config struct {
 	Observers []Observer
 
 	// Tolerance (Gradient2) is how much the short-term RTT may exceed the
-	// long-term one before the limit shrinks. Default 1.5. Must be at
+	// long-term one before the limit shrinks. Default DefaultTolerance (1.5). Must be at
 	// least 1 and finite.
 	Tolerance float64
 
 	// Smoothing (Gradient2) is the weight of each new limit against the
-	// previous one, in (0, 1]. Default 0.2.
+	// previous one, in (0, 1]. Default DefaultSmoothing (0.2).
 	Smoothing float64
 
 	// Window is the least duration of a sample window: the algorithm moves
 	// the limit once per window, from the average RTT of its samples, the
 	// most calls in flight it saw and whether any was a drop. Only calls
 	// that started after the window opened count in it, so a window judges
-	// the limit it ran under. Default 100ms. Must be in [0, 1h].
+	// the limit it ran under. Default DefaultWindow (100ms). Must be in [0, 1h].
 	Window time.Duration
 
 	// WindowSamples is the least number of samples in a window. Default
-	// 10. Must be in [0, 1<<20].
+	// DefaultWindowSamples (10). Must be in [0, 1<<20].
 	WindowSamples int
 
 	// LongWindow (Gradient2) is the number of windows the long-term RTT
-	// average spans. Default 600. Must be in [0, 1<<20].
+	// average spans. Default DefaultLongWindow (600). Must be in [0, 1<<20].
 	LongWindow int
 
 	// ProbeInterval (Gradient2, Vegas) is how often the limiter runs one
@@ -137,22 +158,24 @@ type Config struct {
 	// compares RTTs cannot tell a backend that got slower for good from one
 	// it overloads, and one that starts above the capacity never sees the
 	// unloaded RTT. Calls over ProbeLimit wait or are rejected meanwhile
-	// (after Envoy's adaptive concurrency filter). Default 30s. NoProbe (or
-	// any negative value) turns probes off. At most 1h.
+	// (after Envoy's adaptive concurrency filter). Default
+	// DefaultProbeInterval (30s). NoProbe turns probes off. Must be NoProbe
+	// or in [0, 1h].
 	ProbeInterval time.Duration
 
-	// ProbeLimit is the limit during a probe. Default 3, moved into
+	// ProbeLimit is the limit during a probe. Default DefaultProbeLimit
+	// (3), moved into
 	// [MinLimit, MaxLimit]. An explicit value must lie in [MinLimit,
 	// MaxLimit].
 	ProbeLimit int
 
 	// Alpha and Beta (Vegas) bound the estimated queue, in units of
 	// log10(limit): below Alpha the limit grows, above Beta it shrinks.
-	// Defaults 3 and 6. Each must be finite and positive, Alpha below Beta.
+	// Defaults DefaultAlpha (3) and DefaultBeta (6). Each must be finite and positive, Alpha below Beta.
 	Alpha, Beta float64
 
 	// Backoff (AIMD) is the factor the limit is multiplied by on a drop,
-	// in (0, 1). Default 0.9.
+	// in (0, 1). Default DefaultBackoff (0.9).
 	Backoff float64
 }
 
@@ -162,7 +185,7 @@ func (c Config) Validate() error {
 	return err
 }
 
-// normalize applies the defaults and checks every field.
+// normalize checks every field and applies the defaults.
 func (c Config) normalize() (Config, error) {
 	if err := c.checkRanges(); err != nil {
 		return c, err
@@ -170,53 +193,14 @@ func (c Config) normalize() (Config, error) {
 	if err := c.checkTuning(); err != nil {
 		return c, err
 	}
-	if c.MinLimit == 0 {
-		c.MinLimit = 1
+	c.defaultLimits()
+	if err := c.checkLimits(); err != nil {
+		return c, err
 	}
-	if c.MaxLimit == 0 {
-		c.MaxLimit = max(1000, c.MinLimit)
-	}
-	if c.MinLimit > c.MaxLimit {
-		return c, fmt.Errorf("limit: MinLimit (%d) must not exceed MaxLimit (%d)", c.MinLimit, c.MaxLimit)
-	}
-	if c.InitialLimit == 0 {
-		c.InitialLimit = min(max(20, c.MinLimit), c.MaxLimit)
-	} else if c.InitialLimit < c.MinLimit || c.InitialLimit > c.MaxLimit {
-		return c, fmt.Errorf("limit: InitialLimit must be in [MinLimit, MaxLimit] = [%d, %d], got %d", c.MinLimit, c.MaxLimit, c.InitialLimit)
-	}
-	if c.ProbeLimit == 0 {
-		c.ProbeLimit = min(max(3, c.MinLimit), c.MaxLimit)
-	} else if c.ProbeLimit < c.MinLimit || c.ProbeLimit > c.MaxLimit {
-		return c, fmt.Errorf("limit: ProbeLimit must be in [MinLimit, MaxLimit] = [%d, %d], got %d", c.MinLimit, c.MaxLimit, c.ProbeLimit)
-	}
-	if c.ProbeInterval == 0 {
-		c.ProbeInterval = 30 * time.Second
-	}
-	if c.MaxWait == 0 {
-		c.MaxWait = time.Second
-	}
-	if c.IsIgnored == nil {
-		c.IsIgnored = func(err error) bool { return errors.Is(err, context.Canceled) }
-	}
-	if c.IsDrop == nil {
-		c.IsDrop = func(error) bool { return true }
-	}
-	c.Tolerance = orDefault(c.Tolerance, 1.5)
-	c.Smoothing = orDefault(c.Smoothing, 0.2)
-	c.Alpha = orDefault(c.Alpha, 3)
-	c.Beta = orDefault(c.Beta, 6)
-	c.Backoff = orDefault(c.Backoff, 0.9)
-	if c.Window == 0 {
-		c.Window = 100 * time.Millisecond
-	}
-	if c.WindowSamples == 0 {
-		c.WindowSamples = 10
-	}
-	if c.LongWindow == 0 {
-		c.LongWindow = 600
-	}
+	c.defaultTiming()
+	c.defaultTuning()
 	if c.Alpha >= c.Beta {
-		return c, fmt.Errorf("limit: Alpha (%g) must be below Beta (%g)", c.Alpha, c.Beta)
+		return c, fmt.Errorf("limit: Alpha must be below Beta (%g), got %g", c.Beta, c.Alpha)
 	}
 	return c, nil
 }
@@ -240,31 +224,36 @@ func (c Config) checkRanges() error {
 			return fmt.Errorf("limit: %s must be in [0, %d], got %d", f.name, f.max, f.v)
 		}
 	}
-	if c.Window < 0 || c.Window > time.Hour {
+	switch {
+	case c.MaxWait < 0 && c.MaxWait != NoMaxWait:
+		return fmt.Errorf("limit: MaxWait must be NoMaxWait (-1ns) or not negative, got %v", c.MaxWait)
+	case c.Window < 0 || c.Window > time.Hour:
 		return fmt.Errorf("limit: Window must be in [0, 1h], got %v", c.Window)
-	}
-	if c.ProbeInterval > time.Hour {
-		return fmt.Errorf("limit: ProbeInterval must be at most 1h, got %v", c.ProbeInterval)
-	}
-	if c.Algorithm < Gradient2 || c.Algorithm > AIMD {
+	case c.ProbeInterval < 0 && c.ProbeInterval != NoProbe:
+		return fmt.Errorf("limit: ProbeInterval must be NoProbe (-1ns) or in [0, 1h], got %v", c.ProbeInterval)
+	case c.ProbeInterval > time.Hour:
+		return fmt.Errorf("limit: ProbeInterval must be NoProbe (-1ns) or in [0, 1h], got %v", c.ProbeInterval)
+	case c.Algorithm < Gradient2 || c.Algorithm > AIMD:
 		return fmt.Errorf("limit: Algorithm must be Gradient2, Vegas or AIMD, got %v", c.Algorithm)
 	}
 	return nil
 }
 
+// checkTuning checks the float fields that are set; zero is the default.
 func (c Config) checkTuning() error {
 	floats := []struct {
 		name   string
 		v      float64
 		lo, hi float64
-		loOpen bool // v must exceed lo
-		hiOpen bool // v must stay below hi
+		loOpen bool   // v must exceed lo
+		hiOpen bool   // v must stay below hi
+		want   string // the range, as the error says it
 	}{
-		{"Tolerance", c.Tolerance, 1, math.MaxFloat64, false, false},
-		{"Smoothing", c.Smoothing, 0, 1, true, false},
-		{"Alpha", c.Alpha, 0, math.MaxFloat64, true, false},
-		{"Beta", c.Beta, 0, math.MaxFloat64, true, false},
-		{"Backoff", c.Backoff, 0, 1, true, true},
+		{"Tolerance", c.Tolerance, 1, math.MaxFloat64, false, false, "at least 1 and finite"},
+		{"Smoothing", c.Smoothing, 0, 1, true, false, "in (0, 1]"},
+		{"Alpha", c.Alpha, 0, math.MaxFloat64, true, false, "positive and finite"},
+		{"Beta", c.Beta, 0, math.MaxFloat64, true, false, "positive and finite"},
+		{"Backoff", c.Backoff, 0, 1, true, true, "in (0, 1)"},
 	}
 	for _, f := range floats {
 		if f.v == 0 {
@@ -273,10 +262,75 @@ func (c Config) checkTuning() error {
 		bad := math.IsNaN(f.v) || f.v < f.lo || f.v > f.hi ||
 			(f.loOpen && f.v == f.lo) || (f.hiOpen && f.v == f.hi)
 		if bad {
-			return fmt.Errorf("limit: %s out of range: %g", f.name, f.v)
+			return fmt.Errorf("limit: %s must be %s, got %g", f.name, f.want, f.v)
 		}
 	}
 	return nil
+}
+
+// defaultLimits fills in MinLimit, MaxLimit, InitialLimit and ProbeLimit;
+// the last two are moved into [MinLimit, MaxLimit].
+func (c *Config) defaultLimits() {
+	if c.MinLimit == 0 {
+		c.MinLimit = DefaultMinLimit
+	}
+	if c.MaxLimit == 0 {
+		c.MaxLimit = max(DefaultMaxLimit, c.MinLimit)
+	}
+	if c.InitialLimit == 0 {
+		c.InitialLimit = min(max(DefaultInitialLimit, c.MinLimit), c.MaxLimit)
+	}
+	if c.ProbeLimit == 0 {
+		c.ProbeLimit = min(max(DefaultProbeLimit, c.MinLimit), c.MaxLimit)
+	}
+}
+
+// checkLimits checks the limits against one another, after defaultLimits.
+func (c Config) checkLimits() error {
+	switch {
+	case c.MinLimit > c.MaxLimit:
+		return fmt.Errorf("limit: MinLimit must not exceed MaxLimit (%d), got %d", c.MaxLimit, c.MinLimit)
+	case c.InitialLimit < c.MinLimit || c.InitialLimit > c.MaxLimit:
+		return fmt.Errorf("limit: InitialLimit must be in [MinLimit, MaxLimit] = [%d, %d], got %d", c.MinLimit, c.MaxLimit, c.InitialLimit)
+	case c.ProbeLimit < c.MinLimit || c.ProbeLimit > c.MaxLimit:
+		return fmt.Errorf("limit: ProbeLimit must be in [MinLimit, MaxLimit] = [%d, %d], got %d", c.MinLimit, c.MaxLimit, c.ProbeLimit)
+	}
+	return nil
+}
+
+// defaultTiming fills in the durations, the window sizes and the
+// predicates.
+func (c *Config) defaultTiming() {
+	if c.ProbeInterval == 0 {
+		c.ProbeInterval = DefaultProbeInterval
+	}
+	if c.MaxWait == 0 {
+		c.MaxWait = DefaultMaxWait
+	}
+	if c.Window == 0 {
+		c.Window = DefaultWindow
+	}
+	if c.WindowSamples == 0 {
+		c.WindowSamples = DefaultWindowSamples
+	}
+	if c.LongWindow == 0 {
+		c.LongWindow = DefaultLongWindow
+	}
+	if c.IsIgnored == nil {
+		c.IsIgnored = func(err error) bool { return errors.Is(err, context.Canceled) }
+	}
+	if c.IsDrop == nil {
+		c.IsDrop = func(error) bool { return true }
+	}
+}
+
+// defaultTuning fills in the float fields.
+func (c *Config) defaultTuning() {
+	c.Tolerance = orDefault(c.Tolerance, DefaultTolerance)
+	c.Smoothing = orDefault(c.Smoothing, DefaultSmoothing)
+	c.Alpha = orDefault(c.Alpha, DefaultAlpha)
+	c.Beta = orDefault(c.Beta, DefaultBeta)
+	c.Backoff = orDefault(c.Backoff, DefaultBackoff)
 }
 
 func orDefault(v, def float64) float64 {

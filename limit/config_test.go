@@ -53,6 +53,11 @@ func TestConfigValidate(t *testing.T) {
 		{"probe limit below min", Config{ProbeLimit: 2, MinLimit: 3}, "limit: ProbeLimit"},
 		{"negative probe limit", Config{ProbeLimit: -2}, "limit: ProbeLimit"},
 		{"negative long window", Config{LongWindow: -1}, "limit: LongWindow"},
+		{"negative max wait", Config{MaxWait: -time.Second}, "limit: MaxWait must be NoMaxWait (-1ns) or not negative, got -1s"},
+		{"negative probe interval", Config{ProbeInterval: -2}, "limit: ProbeInterval must be NoProbe (-1ns) or in [0, 1h], got -2ns"},
+		{"smoothing message", Config{Smoothing: 2}, "limit: Smoothing must be in (0, 1], got 2"},
+		{"min above max message", Config{MinLimit: 10, MaxLimit: 5}, "limit: MinLimit must not exceed MaxLimit (5), got 10"},
+		{"alpha above beta message", Config{Alpha: 7}, "limit: Alpha must be below Beta (6), got 7"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

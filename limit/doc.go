@@ -112,11 +112,15 @@
 //
 // # Errors
 //
-// Rejections are *RejectedError values that match ErrLimitExceeded or
-// ErrQueueTimeout with errors.Is. Both report ErrorClass "limit_exceeded"
-// and a RetryAfter hint (the last window's mean RTT, in [1ms, 1m]), which retry
-// loops and HTTP servers can use. New panics, with a message naming the
-// field, on a Config that Validate rejects. A zero Limiter, not made by
+// Rejections match ErrLimitExceeded or ErrQueueTimeout with errors.Is.
+// Both report ErrorClass "limit_exceeded" and a RetryAfter hint (the last
+// window's mean RTT, in [1ms, 1m]), reached with errors.As to
+// interface{ RetryAfter() time.Duration }, which retry loops and HTTP
+// servers can use. A zero Config field takes its Default<Field>
+// constant; New panics, with a message naming the field, on a Config that
+// Validate rejects (a negative count, a negative MaxWait or ProbeInterval
+// other than NoMaxWait or NoProbe, a ratio out of its range, a MinLimit
+// above MaxLimit). A zero Limiter, not made by
 // New, has no slots and no queue: it rejects every call.
 //
 // # Concurrency and cost

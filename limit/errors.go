@@ -9,6 +9,14 @@ var (
 	// ErrLimitExceeded is matched (errors.Is) by the error of a caller
 	// rejected at once because the limit was reached and the queue was
 	// full or off.
+	//
+	// Both rejections, ErrLimitExceeded and ErrQueueTimeout, are returned
+	// as an error that unwraps to the sentinel, has ErrorClass()
+	// "limit_exceeded" and a RetryAfter() hint: the mean RTT of the
+	// limiter's last window when asked (a slot frees within about one
+	// RTT), at least 1ms and at most 1 minute; 1ms before the first window
+	// closes, and 0 for the rejections of a zero Limiter. Reach the hint
+	// with errors.As to interface{ RetryAfter() time.Duration }.
 	ErrLimitExceeded = errors.New("limit: limit exceeded")
 
 	// ErrQueueTimeout is matched (errors.Is) by the error of a caller that
@@ -22,20 +30,19 @@ const (
 	maxRetryAfter = time.Minute
 )
 
-// RejectedError is the error of a rejected call. It wraps ErrLimitExceeded
-// or ErrQueueTimeout, has ErrorClass "limit_exceeded", and carries a
-// RetryAfter hint. Each Limiter returns the same two values again and
-// again, so a rejection does not allocate; the hint is read when asked.
-type RejectedError struct {
+// rejectedError is the error of a rejected call (see ErrLimitExceeded).
+// Each Limiter returns the same two values again and again, so a rejection
+// does not allocate; the hint is read when asked.
+type rejectedError struct {
 	l            *Limiter
 	queueTimeout bool // else: limit exceeded
 }
 
 // Error returns the message of the wrapped sentinel.
-func (e *RejectedError) Error() string { return e.Unwrap().Error() }
+func (e *rejectedError) Error() string { return e.Unwrap().Error() }
 
 // Unwrap returns ErrLimitExceeded or ErrQueueTimeout.
-func (e *RejectedError) Unwrap() error {
+func (e *rejectedError) Unwrap() error {
 	if e.queueTimeout {
 		return ErrQueueTimeout
 	}
@@ -43,13 +50,10 @@ func (e *RejectedError) Unwrap() error {
 }
 
 // ErrorClass returns "limit_exceeded".
-func (e *RejectedError) ErrorClass() string { return "limit_exceeded" }
+func (e *rejectedError) ErrorClass() string { return "limit_exceeded" }
 
-// RetryAfter is a coarse hint of when trying again makes sense: the mean
-// RTT of the limiter's last window when asked (a slot frees within about
-// one RTT), at least 1ms and at most 1 minute. It is 1ms before the first
-// window closes, and 0 for the rejections of a zero Limiter.
-func (e *RejectedError) RetryAfter() time.Duration {
+// RetryAfter returns the limiter's hint now (see ErrLimitExceeded).
+func (e *rejectedError) RetryAfter() time.Duration {
 	if e.l == nil {
 		return 0
 	}

@@ -96,8 +96,8 @@ type Limiter struct {
 	isDrop        func(error) bool
 	onLimitChange func(from, to int)
 	obs           []Observer // Config.Observers; see observe.go
-	full          RejectedError
-	timedOut      RejectedError
+	full          rejectedError
+	timedOut      rejectedError
 	retryAfter    atomic.Int64 // the hint of rejections, in ns
 
 	mu         sync.Mutex
@@ -139,8 +139,8 @@ func New(cfg Config) *Limiter {
 		stride:        1,
 	}
 	l.sampleBelow.Store(1 << 16)
-	l.full = RejectedError{l: l}
-	l.timedOut = RejectedError{l: l, queueTimeout: true}
+	l.full = rejectedError{l: l}
+	l.timedOut = rejectedError{l: l, queueTimeout: true}
 	l.limit.Store(uint64(cfg.InitialLimit))
 	l.retryAfter.Store(int64(minRetryAfter))
 	return l
@@ -164,10 +164,10 @@ type Token struct {
 // exactly one Done or Ignore on the returned Token.
 //
 // It fails with ctx.Err() if ctx is already done or ends while waiting (the
-// caller leaves the queue and no slot is lost), with a *RejectedError
-// matching ErrLimitExceeded if the limit is reached and the queue is full
-// (or off), and with one matching ErrQueueTimeout after MaxWait in the
-// queue. A free slot is taken, and without a queue a rejection made,
+// caller leaves the queue and no slot is lost), with an error matching
+// ErrLimitExceeded if the limit is reached and the queue is full (or off),
+// and with one matching ErrQueueTimeout after MaxWait in the queue (both
+// have RetryAfter and ErrorClass; see ErrLimitExceeded). A free slot is taken, and without a queue a rejection made,
 // without locking or allocating.
 func (l *Limiter) Acquire(ctx context.Context) (Token, error) {
 	if len(l.obs) != 0 {

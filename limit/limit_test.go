@@ -63,9 +63,12 @@ func TestRejectsAtLimit(t *testing.T) {
 		toks = append(toks, mustAcquire(t, l))
 	}
 	_, err := l.Acquire(context.Background())
-	var re *RejectedError
+	var re interface {
+		RetryAfter() time.Duration
+		ErrorClass() string
+	}
 	if !errors.Is(err, ErrLimitExceeded) || !errors.As(err, &re) {
-		t.Fatalf("Acquire at the limit = %v, want a *RejectedError matching ErrLimitExceeded", err)
+		t.Fatalf("Acquire at the limit = %v, want an error with RetryAfter and ErrorClass matching ErrLimitExceeded", err)
 	}
 	if re.ErrorClass() != "limit_exceeded" || err.Error() != "limit: limit exceeded" {
 		t.Fatalf("class %q, message %q", re.ErrorClass(), err)

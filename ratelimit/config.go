@@ -10,7 +10,7 @@ import (
 // means the default written in its comment.
 type Config struct {
 	// Rate is the sustained rate, in events per second; tokens refill at
-	// this rate. Default 10. math.Inf(1) means no limit. Otherwise in
+	// this rate. Default DefaultRate (10). math.Inf(1) means no limit. Otherwise in
 	// (0, 1e9].
 	Rate float64
 
@@ -35,8 +35,10 @@ type Config struct {
 	Observers []Observer
 }
 
+// DefaultRate is the default Config.Rate, in events per second.
+const DefaultRate = 10
+
 const (
-	defaultRate = 10
 	maxRate     = 1e9
 	maxBurst    = 1 << 30
 	maxDuration = time.Duration(1 << 60)
@@ -44,15 +46,19 @@ const (
 
 // Validate reports the first invalid field of c, in an error whose message
 // names it ("ratelimit: Rate ..."). Zero fields are valid defaults.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.validate("") }
+
+// validate is Validate with the fields named after prefix, so that a
+// GroupConfig names them "Config.Rate".
+func (c Config) validate(prefix string) error {
 	if !(c.Rate >= 0 && c.Rate <= maxRate) && !math.IsInf(c.Rate, 1) {
-		return fmt.Errorf("ratelimit: Rate must be in [0, %g] or +Inf, got %v", float64(maxRate), c.Rate)
+		return fmt.Errorf("ratelimit: %sRate must be in [0, %g] or +Inf, got %v", prefix, float64(maxRate), c.Rate)
 	}
 	if c.Burst < 0 || c.Burst > maxBurst {
-		return fmt.Errorf("ratelimit: Burst must be in [0, %d], got %d", maxBurst, c.Burst)
+		return fmt.Errorf("ratelimit: %sBurst must be in [0, %d], got %d", prefix, maxBurst, c.Burst)
 	}
 	if c.MaxWait < 0 || c.MaxWait > maxDuration {
-		return fmt.Errorf("ratelimit: MaxWait must be in [0, %v], got %v", maxDuration, c.MaxWait)
+		return fmt.Errorf("ratelimit: %sMaxWait must be in [0, %v], got %v", prefix, maxDuration, c.MaxWait)
 	}
 	return nil
 }
@@ -60,7 +66,7 @@ func (c Config) Validate() error {
 // withDefaults returns c with zero fields replaced by their defaults.
 func (c Config) withDefaults() Config {
 	if c.Rate == 0 {
-		c.Rate = defaultRate
+		c.Rate = DefaultRate
 	}
 	if c.Burst == 0 {
 		c.Burst = int(max(1, math.Ceil(min(c.Rate, maxBurst))))

@@ -28,8 +28,9 @@
 //
 // # Errors
 //
-// Every refusal is a *LimitedError: it matches ErrLimited with errors.Is,
-// has ErrorClass() "rate_limited" and RetryAfter(), so retry waits for the
+// Every refusal matches ErrLimited with errors.Is, and has ErrorClass()
+// "rate_limited" and RetryAfter() (reached with errors.As to
+// interface{ RetryAfter() time.Duration }), so retry waits for the
 // token instead of retrying into a refusal, and errtrack and middleware
 // treat it like other rejections. A Wait whose ctx ends returns ctx.Err().
 //

@@ -8,7 +8,10 @@ import (
 )
 
 // DefaultMaxKeys is how many keys a Group tracks at most when
-// GroupConfig.MaxKeys is zero.
+// GroupConfig.MaxKeys is zero. It bounds per-client keys (addresses, API
+// keys), which a busy server sees by the thousand, so it is larger than
+// the 1024 that breaker.Group and the fallback cache keep per name: those
+// bound the names of dependencies, not of clients.
 const DefaultMaxKeys = 10_000
 
 // GroupConfig configures a Group.
@@ -49,9 +52,10 @@ type entry struct {
 const maxKeys = 1 << 24
 
 // Validate reports the first invalid field of c, in an error whose message
-// names it ("ratelimit: MaxKeys ...", or as Config.Validate for Config).
+// names it ("ratelimit: MaxKeys ...", or "ratelimit: Config.Rate ..." for
+// a field of Config).
 func (c GroupConfig) Validate() error {
-	if err := c.Config.Validate(); err != nil {
+	if err := c.Config.validate("Config."); err != nil {
 		return err
 	}
 	if c.MaxKeys < 0 || c.MaxKeys > maxKeys {

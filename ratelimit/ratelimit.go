@@ -15,7 +15,7 @@ import (
 type Limiter struct {
 	lim      *rate.Limiter
 	cfg      Config
-	err      LimitedError // returned by Allow's refusals
+	err      limitedError // returned by Allow's refusals
 	rejected atomic.Uint64
 	waited   atomic.Uint64
 	group    *atomic.Uint64 // the Group's refusal count, if in a Group
@@ -43,8 +43,8 @@ func (l *Limiter) init(cfg Config) {
 }
 
 // Allow reports whether one event may happen now, taking a token if so. It
-// returns nil, or a *LimitedError matching ErrLimited whose RetryAfter is
-// the time until the next token. It allocates nothing and costs one
+// returns nil, or an error matching ErrLimited whose RetryAfter is the
+// time until the next token. It allocates nothing and costs one
 // rate.Limiter.Allow, plus an atomic add when it refuses.
 func (l *Limiter) Allow() error {
 	if l.lim.Allow() {
@@ -83,8 +83,8 @@ func (l *Limiter) refused(err error) {
 
 // Wait waits for a token, and returns nil once it has it. When no token is
 // due before ctx's deadline or before MaxWait, it does not wait: it cancels
-// its reservation (so the token goes to others) and returns at once a
-// *LimitedError matching ErrLimited whose RetryAfter is the wait refused.
+// its reservation (so the token goes to others) and returns at once an
+// error matching ErrLimited whose RetryAfter is the wait refused.
 // If ctx ends while waiting, it cancels the reservation and returns
 // ctx.Err(). When a token is there at once it allocates nothing; waiting
 // costs a reservation and a timer.
@@ -98,7 +98,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	now := time.Now()
 	r := l.lim.ReserveN(now, 1)
 	if !r.OK() { // a zero burst: never
-		return l.rejectWait(ctx, &LimitedError{after: maxDuration})
+		return l.rejectWait(ctx, &limitedError{after: maxDuration})
 	}
 	d := r.DelayFrom(now)
 	if d == 0 {
@@ -107,7 +107,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	dl, hasDeadline := ctx.Deadline()
 	if l.cfg.MaxWait > 0 && d > l.cfg.MaxWait || hasDeadline && !now.Add(d).Before(dl) {
 		r.CancelAt(now)
-		return l.rejectWait(ctx, &LimitedError{after: d})
+		return l.rejectWait(ctx, &limitedError{after: d})
 	}
 	l.waited.Add(1)
 	t := time.NewTimer(d)

@@ -191,9 +191,9 @@ func TestErrors(t *testing.T) {
 			if !errors.Is(err, ErrLimited) {
 				t.Errorf("%v does not match ErrLimited", err)
 			}
-			var le *LimitedError
-			if !errors.As(err, &le) {
-				t.Errorf("%v is not a *LimitedError", err)
+			var le interface{ RetryAfter() time.Duration }
+			if !errors.As(err, &le) || le.RetryAfter() <= 0 {
+				t.Errorf("%v has no positive RetryAfter", err)
 			}
 			if c := err.(interface{ ErrorClass() string }).ErrorClass(); c != "rate_limited" {
 				t.Errorf("ErrorClass = %q", c)
@@ -202,8 +202,8 @@ func TestErrors(t *testing.T) {
 				t.Errorf("Error() = %q", err)
 			}
 		}
-		if c := ErrLimited.(interface{ ErrorClass() string }).ErrorClass(); c != "rate_limited" {
-			t.Errorf("ErrLimited.ErrorClass = %q", c)
+		if _, custom := ErrLimited.(interface{ ErrorClass() string }); custom {
+			t.Error("ErrLimited is a custom type; want a plain errors.New sentinel")
 		}
 		if len(hooked) != 2 || hooked[0] != errs[0] || hooked[1] != errs[1] {
 			t.Errorf("OnReject saw %v, want the two refusals", hooked)
@@ -423,14 +423,21 @@ func TestConfigValidate(t *testing.T) {
 			if err == nil || !strings.HasPrefix(err.Error(), "ratelimit: "+tt.field+" ") {
 				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.field)
 			}
-			for _, mk := range []func(){func() { New(tt.cfg) }, func() { NewGroup(GroupConfig{Config: tt.cfg}) }} {
+			groupErr := GroupConfig{Config: tt.cfg}.Validate()
+			if want := strings.Replace(err.Error(), "ratelimit: ", "ratelimit: Config.", 1); groupErr == nil || groupErr.Error() != want {
+				t.Fatalf("GroupConfig.Validate() = %v, want %q", groupErr, want)
+			}
+			for _, mk := range []struct {
+				make func()
+				err  error
+			}{{func() { New(tt.cfg) }, err}, {func() { NewGroup(GroupConfig{Config: tt.cfg}) }, groupErr}} {
 				func() {
 					defer func() {
-						if r := recover(); r != err.Error() {
-							t.Errorf("panicked with %v, want %q", r, err.Error())
+						if r := recover(); r != mk.err.Error() {
+							t.Errorf("panicked with %v, want %q", r, mk.err.Error())
 						}
 					}()
-					mk()
+					mk.make()
 				}()
 			}
 		})

@@ -50,69 +50,87 @@ func Attach(r *middleware.Recovery, l *slog.Logger) {
 func Middleware(l *slog.Logger) middleware.Observer {
 	l = orDefault(l)
 	return middleware.ObserverFunc(func(e middleware.Event) {
-		var level slog.Level
-		var msg string
-		switch e.Kind {
-		case middleware.EventStateChange:
-			level, msg = stateLevel(e.To), stateMessage(e.To)
-		case middleware.EventReject:
-			level, msg = slog.LevelWarn, "rejected"
-		case middleware.EventExhausted:
-			level, msg = slog.LevelError, "retries exhausted"
-		case middleware.EventPanic:
-			level, msg = slog.LevelError, "panic recovered"
-		case middleware.EventTimeout:
-			level, msg = slog.LevelWarn, "timed out"
-		case middleware.EventFallback:
-			level, msg = slog.LevelInfo, "fallback served"
-			if e.Step == 0 {
-				level, msg = slog.LevelError, "fallbacks failed"
-			}
-		case middleware.EventRetry:
-			level, msg = slog.LevelDebug, "retrying"
-		default:
+		level, msg, logged := middlewareRecord(e)
+		if !logged {
 			return // attempts and requests: nothing per call
 		}
 		ctx := ctxOr(e.Ctx)
 		if !l.Enabled(ctx, level) {
 			return
 		}
-		attrs := make([]slog.Attr, 0, 10)
-		attrs = append(attrs, slog.String("event", e.Kind.String()))
-		if e.Host != "" {
-			attrs = append(attrs, slog.String("host", e.Host))
-		}
-		if e.Method != "" {
-			attrs = append(attrs, slog.String("method", e.Method))
-		}
-		if e.URL != nil {
-			attrs = append(attrs, slog.String("url", e.URL.Redacted()))
-		}
-		if e.Attempt > 0 {
-			attrs = append(attrs, slog.Int("attempt", e.Attempt))
-		}
-		switch e.Kind {
-		case middleware.EventStateChange:
-			attrs = append(attrs, slog.String("from", e.From.String()), slog.String("to", e.To.String()))
-		case middleware.EventRetry:
-			attrs = append(attrs, slog.Duration("delay", e.Delay), slog.String("reason", e.Reason.String()))
-		case middleware.EventTimeout:
-			attrs = append(attrs, slog.String("scope", e.Scope))
-		case middleware.EventFallback:
-			attrs = append(attrs, slog.Int("step", e.Step))
-		}
-		if e.Status != 0 {
-			attrs = append(attrs, slog.Int("status", e.Status))
-		}
-		if e.Err != nil {
-			attrs = append(attrs, errAttr(e.Err))
-		}
-		var pe *middleware.PanicError
-		if e.Kind == middleware.EventPanic && asPanic(e.Err, &pe) {
-			attrs = append(attrs, slog.String("stack", string(pe.Stack)))
-		}
-		l.LogAttrs(ctx, level, msg, attrs...)
+		var buf [10]slog.Attr // on the stack: LogAttrs keeps no reference
+		l.LogAttrs(ctx, level, msg, appendMiddlewareAttrs(buf[:0], e)...)
 	})
+}
+
+// middlewareRecord returns the level and message of e's record, and
+// whether e is logged at all.
+func middlewareRecord(e middleware.Event) (level slog.Level, msg string, logged bool) {
+	switch e.Kind {
+	case middleware.EventStateChange:
+		return stateLevel(e.To), stateMessage(e.To), true
+	case middleware.EventReject:
+		return slog.LevelWarn, "rejected", true
+	case middleware.EventExhausted:
+		return slog.LevelError, "retries exhausted", true
+	case middleware.EventPanic:
+		return slog.LevelError, "panic recovered", true
+	case middleware.EventTimeout:
+		return slog.LevelWarn, "timed out", true
+	case middleware.EventFallback:
+		if e.Step == 0 {
+			return slog.LevelError, "fallbacks failed", true
+		}
+		return slog.LevelInfo, "fallback served", true
+	case middleware.EventRetry:
+		return slog.LevelDebug, "retrying", true
+	}
+	return 0, "", false
+}
+
+// appendMiddlewareAttrs appends the attributes of e's record: those of the
+// request, then those of the event's kind, then its status and error.
+func appendMiddlewareAttrs(attrs []slog.Attr, e middleware.Event) []slog.Attr {
+	attrs = append(attrs, slog.String("event", e.Kind.String()))
+	if e.Host != "" {
+		attrs = append(attrs, slog.String("host", e.Host))
+	}
+	if e.Method != "" {
+		attrs = append(attrs, slog.String("method", e.Method))
+	}
+	if e.URL != nil {
+		attrs = append(attrs, slog.String("url", e.URL.Redacted()))
+	}
+	if e.Attempt > 0 {
+		attrs = append(attrs, slog.Int("attempt", e.Attempt))
+	}
+	attrs = appendKindAttrs(attrs, e)
+	if e.Status != 0 {
+		attrs = append(attrs, slog.Int("status", e.Status))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, errAttr(e.Err))
+	}
+	var pe *middleware.PanicError
+	if e.Kind == middleware.EventPanic && asPanic(e.Err, &pe) {
+		attrs = append(attrs, slog.String("stack", string(pe.Stack)))
+	}
+	return attrs
+}
+
+// appendKindAttrs appends the attributes that only e's kind has.
+func appendKindAttrs(attrs []slog.Attr, e middleware.Event) []slog.Attr {
+	switch e.Kind {
+	case middleware.EventStateChange:
+		return append(attrs, slog.String("from", e.From.String()), slog.String("to", e.To.String()))
+	case middleware.EventRetry:
+		return append(attrs, slog.Duration("delay", e.Delay), slog.String("reason", e.Reason.String()))
+	case middleware.EventTimeout:
+		return append(attrs, slog.String("scope", e.Scope))
+	case middleware.EventFallback:
+		return append(attrs, slog.Int("step", e.Step))
+	}
+	return attrs
 }
 
 func asPanic(err error, pe **middleware.PanicError) bool {

@@ -12,22 +12,23 @@ import (
 type Config struct {
 	// K is the multiplier of accepts in the rejection formula: the client
 	// sends up to K requests for each one the backend accepts before it
-	// starts rejecting locally. Lower is more aggressive. Default 2 (the SRE
-	// book's choice). In [1, 1e6].
+	// starts rejecting locally. Lower is more aggressive. Default DefaultK
+	// (2, the SRE book's choice). In [1, 1e6].
 	K float64
 
-	// Window is the span of history the counts cover. Default 2 minutes.
+	// Window is the span of history the counts cover. Default
+	// DefaultWindow (2 minutes).
 	// Each bucket (Window/Buckets) must be at least 1ms; at most 1<<60 ns.
 	Window time.Duration
 
 	// Buckets is the number of slices the window is kept in: the counts of
 	// the oldest slice are dropped as a new one starts, every
-	// Window/Buckets. Default 10 (12s slices). In [1, 1000].
+	// Window/Buckets. Default DefaultBuckets (10: 12s slices). In [1, 1000].
 	Buckets int
 
 	// MaxRejectionRate, in [0, 1], caps the rejection probability so that
 	// some requests always reach the backend and can see it recover.
-	// Default 0.9. A value of 1 lets the throttle reject every request once
+	// Default DefaultMaxRejectionRate (0.9). A value of 1 lets the throttle reject every request once
 	// the backend accepts none (it still counts them, so the probability
 	// falls only as old buckets expire).
 	MaxRejectionRate float64
@@ -62,12 +63,15 @@ type Config struct {
 	Observers []Observer
 }
 
+// The defaults of the Config fields.
 const (
-	defaultK       = 2
-	defaultWindow  = 2 * time.Minute
-	defaultBuckets = 10
-	defaultMaxRate = 0.9
+	DefaultK                = 2
+	DefaultWindow           = 2 * time.Minute
+	DefaultBuckets          = 10
+	DefaultMaxRejectionRate = 0.9
+)
 
+const (
 	maxK        = 1e6
 	maxBuckets  = 1000
 	maxDuration = time.Duration(1 << 60)
@@ -87,7 +91,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("throttle: Window must be in [0, %v], got %v", maxDuration, c.Window)
 	}
 	if d := c.withDefaults(); d.Window/time.Duration(d.Buckets) < minWidth {
-		return fmt.Errorf("throttle: Window (%v) must give each of its %d buckets at least %v", d.Window, d.Buckets, minWidth)
+		return fmt.Errorf("throttle: Window must give each of its %d buckets at least %v, got %v", d.Buckets, minWidth, d.Window)
 	}
 	if !(c.MaxRejectionRate >= 0 && c.MaxRejectionRate <= 1) {
 		return fmt.Errorf("throttle: MaxRejectionRate must be in [0, 1], got %v", c.MaxRejectionRate)
@@ -98,16 +102,16 @@ func (c Config) Validate() error {
 // withDefaults returns c with zero fields replaced by their defaults.
 func (c Config) withDefaults() Config {
 	if c.K == 0 {
-		c.K = defaultK
+		c.K = DefaultK
 	}
 	if c.Window == 0 {
-		c.Window = defaultWindow
+		c.Window = DefaultWindow
 	}
 	if c.Buckets == 0 {
-		c.Buckets = defaultBuckets
+		c.Buckets = DefaultBuckets
 	}
 	if c.MaxRejectionRate == 0 {
-		c.MaxRejectionRate = defaultMaxRate
+		c.MaxRejectionRate = DefaultMaxRejectionRate
 	}
 	if c.IsIgnored == nil {
 		c.IsIgnored = isCanceled

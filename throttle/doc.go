@@ -50,8 +50,9 @@
 //
 // # Errors
 //
-// A rejection is a *RejectedError: it matches ErrThrottled with errors.Is
-// and has ErrorClass() "throttled", so retry, errtrack and middleware treat
+// A rejection matches ErrThrottled with errors.Is, has ErrorClass()
+// "throttled" and Probability() (the rejection probability, reached with
+// errors.As to interface{ Probability() float64 }), so retry, errtrack and middleware treat
 // it like other rejections. It has no RetryAfter: a throttled request may
 // pass on the next try, and a retry budget is the tool that keeps such
 // retries from adding load.

@@ -40,7 +40,7 @@ type Throttle struct {
 	cfg     Config
 	width   time.Duration // Window / Buckets
 	buckets []bucket
-	err     *RejectedError
+	err     *rejectedError
 
 	mu    sync.Mutex // serialises rotations
 	epoch int        // index of cur in buckets; guarded by mu
@@ -60,7 +60,7 @@ func New(cfg Config) *Throttle {
 		width:   cfg.Window / time.Duration(cfg.Buckets),
 		buckets: make([]bucket, cfg.Buckets),
 	}
-	t.err = &RejectedError{t}
+	t.err = &rejectedError{t}
 	t.cur.Store(&t.buckets[0])
 	t.timer = time.AfterFunc(maxDuration, t.rotate)
 	t.timer.Stop()
@@ -163,8 +163,9 @@ func mix(z uint64) uint64 {
 // as nothing, like an ignored outcome. The zero Permit's Done does nothing.
 type Permit struct{ t *Throttle }
 
-// Allow asks to send one request. It returns a Permit, or a *RejectedError
-// matching ErrThrottled with the current rejection probability; a rejected
+// Allow asks to send one request. It returns a Permit, or an error
+// matching ErrThrottled that tells the current rejection probability (see
+// ErrThrottled); a rejected
 // request counts as a request (not an accept), so a client that keeps
 // asking keeps the probability up until the backend accepts again. Allow
 // allocates nothing, takes no lock and reads no clock; it draws a random
@@ -228,8 +229,7 @@ func (t *Throttle) Stats() Stats {
 	}
 }
 
-// Do runs fn through t: it returns a *RejectedError matching ErrThrottled
-// without calling fn when t rejects the request, and otherwise fn's result,
+// Do runs fn through t: it returns an error matching ErrThrottled without calling fn when t rejects the request, and otherwise fn's result,
 // after reporting fn's error to t. If ctx has already ended, Do returns
 // ctx.Err() at once and t counts nothing. A panic in fn counts as nothing
 // (it says nothing of the backend) and keeps unwinding.
