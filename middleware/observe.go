@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/seed94f50169/resilience/breaker"
@@ -126,13 +127,41 @@ type observation struct {
 // retryTap is a stack's observer on its retry policy: it keeps the delay
 // and reason of each retry for the EventRetry of the next attempt, and
 // reports the exhaustion of retries. The stack points to it, not the
-// other way round, so that the stack itself never escapes.
+// other way round, so that the stack itself never escapes; taps are
+// pooled, so that an observed call allocates none.
+//
+// A tap belongs to one retry.Do at a time: runTapped takes it from taps,
+// hands observers (the policy's own, then the tap) to retry.Do, and puts
+// it back once retry.Do has returned, when nothing refers to it any more
+// (retry keeps no observer past Do, and only the attempts of the retry
+// loop itself, not hedges, read it).
 type retryTap struct {
-	r      *Recovery
-	host   string
-	req    *http.Request
-	delay  time.Duration
-	reason retry.DelayReason
+	r         *Recovery
+	host      string
+	req       *http.Request
+	delay     time.Duration
+	reason    retry.DelayReason
+	observers []retry.Observer
+}
+
+var taps = sync.Pool{New: func() any { return new(retryTap) }}
+
+// runTapped is run's retry loop under observation.
+func (s *stack[T]) runTapped(ctx context.Context) (T, error) {
+	r := s.r
+	t := taps.Get().(*retryTap)
+	t.r, t.host, t.req = r, s.host, s.req
+	t.observers = append(append(t.observers[:0], r.Retry.Observers...), t)
+	p := *r.Retry
+	p.MaxRetryAfter = r.maxRetryAfter() // the bound Transport parsed hints with
+	p.Observers = t.observers
+	s.obs.tap = t
+	v, err := retry.Do(ctx, p, s.one)
+	s.obs.tap = nil
+	clear(t.observers)
+	*t = retryTap{observers: t.observers[:0]}
+	taps.Put(t)
+	return v, err
 }
 
 // Observe implements retry.Observer.
@@ -183,8 +212,16 @@ func (s *stack[T]) attempted(v T, err error) {
 		e.Status = sc.StatusCode()
 	}
 	s.r.notify(e)
+	if err != nil {
+		s.timedOut(e)
+	}
+}
+
+// timedOut reports the timeout that cut the attempt of e short, if one
+// did.
+func (s *stack[T]) timedOut(e Event) {
 	var te *timeout.Error
-	if err != nil && errors.As(err, &te) {
+	if errors.As(e.Err, &te) {
 		e.Kind, e.Scope = EventTimeout, te.Name
 		s.r.notify(e)
 	}

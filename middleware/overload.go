@@ -19,12 +19,12 @@ import (
 // limiter only an attempt that reached the backend while the caller still
 // waited for it: a local failure, a panic, a hedged attempt that lost, or
 // an error after ctx ended end the token with Ignore, so they move neither
-// the limit nor its RTT estimate. full reports that the limit refused the
+// the limit nor its RTT estimate. how is full when the limit refused the
 // attempt.
-func (s *stack[T]) limited(ctx context.Context) (v T, full bool, err error) {
+func (s *stack[T]) limited(ctx context.Context) (v T, how admission, err error) {
 	tok, err := s.lim.Acquire(ctx)
 	if err != nil {
-		return v, true, err
+		return v, full, err
 	}
 	ok := false
 	defer func() {
@@ -39,7 +39,7 @@ func (s *stack[T]) limited(ctx context.Context) (v T, full bool, err error) {
 	} else {
 		tok.Done(err)
 	}
-	return v, false, err
+	return v, reached, err
 }
 
 // unheard reports whether an attempt's outcome says nothing of the
@@ -151,6 +151,11 @@ func (r *Recovery) waitRate(ctx context.Context, key string) error {
 	if r.RateLimit == nil {
 		return nil
 	}
+	return r.waitToken(ctx, key)
+}
+
+// waitToken is waitRate with a RateLimit.
+func (r *Recovery) waitToken(ctx context.Context, key string) error {
 	err := r.RateLimit.Get(key).Wait(ctx)
 	if err != nil && errors.Is(err, ratelimit.ErrLimited) {
 		if t := r.Tracker; t != nil {

@@ -258,7 +258,10 @@ func Do[T any](ctx context.Context, r *Recovery, fn func(context.Context) (T, er
 	if r == nil {
 		v, err = fn(ctx)
 	} else if err = r.waitRate(ctx, ""); err == nil {
-		s := stack[T]{r: r, b: r.Breaker, lim: r.Limit, thr: r.Throttle, fn: fn, perAttempt: true, retry: r.Retry != nil, caller: ctx, hedge: r.Hedge}
+		var s stack[T] // set field by field: a literal would be built aside, then copied
+		s.r, s.b, s.lim, s.thr, s.hedge = r, r.Breaker, r.Limit, r.Throttle, r.Hedge
+		s.fn, s.caller = fn, ctx
+		s.perAttempt, s.retry = true, r.Retry != nil
 		if r.Total > 0 {
 			v, err = timeout.DoNamed(ctx, "total", r.Total, s.run)
 		} else {
@@ -306,13 +309,20 @@ func (s *stack[T]) run(ctx context.Context) (T, error) {
 	if !s.retry {
 		return s.one(ctx)
 	}
-	p := *s.r.Retry
-	p.MaxRetryAfter = s.r.maxRetryAfter() // the bound Transport parsed hints with
-	if s.r.observed() {
-		s.obs.tap = &retryTap{r: s.r, host: s.host, req: s.req}
-		p.Observers = append(p.Observers[:len(p.Observers):len(p.Observers)], s.obs.tap)
+	var v T
+	var err error
+	switch r := s.r; {
+	case r.observed():
+		v, err = s.runTapped(ctx)
+	case r.MaxRetryAfter > 0 && r.MaxRetryAfter != r.Retry.MaxRetryAfter:
+		p := *r.Retry
+		p.MaxRetryAfter = r.MaxRetryAfter // the bound Transport parsed hints with
+		v, err = retry.Do(ctx, p, s.one)
+	case s.hedge == nil: // retry's own bound is r.maxRetryAfter() already
+		v, err = retry.Do(ctx, *r.Retry, s.attempt)
+	default:
+		v, err = retry.Do(ctx, *r.Retry, s.hedged)
 	}
-	v, err := retry.Do(ctx, p, s.one)
 	if err != nil && s.r.Total > 0 {
 		s.nameTotal(ctx, err)
 	}
@@ -337,80 +347,146 @@ func (s *stack[T]) nameTotal(ctx context.Context, err error) {
 // panicked.
 var errPanicked = errors.New("middleware: attempt panicked")
 
-func (s *stack[T]) attempt(ctx context.Context) (v T, err error) {
+// attempt is one attempt of the retry loop, or of a hedged call: through
+// Throttle, Breaker, Bulkhead, Limit and the per-attempt Timeout to fn.
+func (s *stack[T]) attempt(ctx context.Context) (T, error) {
 	s.n++
-	h := &s.r.Hooks
-	if s.n > 1 && h.OnRetry != nil {
-		h.OnRetry(Event{Attempt: s.n, Err: s.prev, Host: s.host})
-	}
-	if s.r.observed() {
-		s.begin(ctx)
+	if s.n > 1 || s.r.observed() {
+		s.starting(ctx)
 	}
 	var tp throttle.Permit
 	if s.thr != nil {
-		var terr error
-		if tp, terr = s.thr.Allow(); terr != nil {
-			return v, s.bulkheadRejected(terr)
+		var err error
+		if tp, err = s.thr.Allow(); err != nil {
+			var zero T
+			return zero, s.bulkheadRejected(err)
 		}
 	}
-	var full bool // the bulkhead refused the attempt
-	if s.b != nil {
-		p, rerr := s.b.Allow()
-		if rerr != nil {
-			s.reject(rerr)
-			s.prev = rerr
-			return v, rerr
-		}
-		ok := false
-		defer func() {
-			if !ok {
-				p.Done(errPanicked)
-			}
-		}()
-		v, full, err = s.guarded(ctx)
-		ok = true
-		if full || isLocal(err) || errors.Is(err, errLost) {
-			p.Ignore() // the attempt never reached the backend
-		} else {
-			p.Done(err)
-		}
-	} else {
-		v, full, err = s.guarded(ctx)
+	v, how, err := s.guarded(ctx)
+	if s.thr != nil && how != breakerRefused {
+		s.throttled(ctx, tp, err, how == full)
 	}
-	s.throttled(ctx, tp, err, full)
-	switch {
-	case full && ctx.Err() == nil:
-		return v, s.bulkheadRejected(err)
-	case err != nil && s.lost(ctx, err):
-		return v, err // another attempt of a hedged call won
-	case err != nil:
-		s.failed(err)
-		return v, err
+	if err != nil {
+		return v, s.settle(ctx, how, err)
 	}
-	if h.OnAttempt != nil {
-		h.OnAttempt(Event{Attempt: s.n, Host: s.host})
-	}
-	if s.r.observed() {
-		s.attempted(v, nil)
+	if s.r.Hooks.OnAttempt != nil || s.r.observed() {
+		s.succeeded(v)
 	}
 	return v, nil
 }
 
-// guarded runs fn inside the bulkhead, the adaptive limit and the
-// per-attempt timeout. full reports that the bulkhead or the limit refused
-// the attempt.
-func (s *stack[T]) guarded(ctx context.Context) (v T, full bool, err error) {
-	if bh := s.r.Bulkhead; bh != nil {
-		if err := bh.Acquire(ctx); err != nil {
-			return v, true, err
+// starting reports the retry that led to an attempt, to OnRetry, and the
+// attempt's start to the observers.
+func (s *stack[T]) starting(ctx context.Context) {
+	if f := s.r.Hooks.OnRetry; s.n > 1 && f != nil {
+		f(Event{Attempt: s.n, Err: s.prev, Host: s.host})
+	}
+	if s.r.observed() {
+		s.begin(ctx)
+	}
+}
+
+// settle reports a failed attempt (how far it got, its error) and returns
+// the error retry is to see.
+func (s *stack[T]) settle(ctx context.Context, how admission, err error) error {
+	switch {
+	case how == breakerRefused:
+		s.reject(err)
+		s.prev = err
+	case how == full && ctx.Err() == nil:
+		return s.bulkheadRejected(err)
+	case s.lost(ctx, err):
+		// another attempt of a hedged call won
+	default:
+		s.failed(err)
+	}
+	return err
+}
+
+// succeeded reports a successful attempt to OnAttempt and the observers.
+func (s *stack[T]) succeeded(v T) {
+	if f := s.r.Hooks.OnAttempt; f != nil {
+		f(Event{Attempt: s.n, Host: s.host})
+	}
+	if s.r.observed() {
+		s.attempted(v, nil)
+	}
+}
+
+// admission says how far an attempt got.
+type admission uint8
+
+const (
+	reached        admission = iota // past every gate: fn ran
+	breakerRefused                  // the breaker refused the attempt
+	full                            // the bulkhead or the adaptive limit refused it
+)
+
+// guarded runs fn inside the breaker, the bulkhead, the adaptive limit and
+// the per-attempt timeout, and reports how far the attempt got. A panic in
+// fn releases the bulkhead slot and counts as a breaker failure on its way
+// up.
+func (s *stack[T]) guarded(ctx context.Context) (v T, how admission, err error) {
+	var p breaker.Permit
+	if s.b != nil {
+		if p, err = s.b.Allow(); err != nil {
+			return v, breakerRefused, err
 		}
-		defer bh.Release()
 	}
-	if s.lim != nil {
-		return s.limited(ctx)
+	bh := s.r.Bulkhead
+	if bh != nil {
+		if err = bh.Acquire(ctx); err != nil {
+			p.Ignore() // the attempt never reached the backend
+			return v, full, err
+		}
 	}
-	v, err = s.call(ctx)
-	return v, false, err
+	finished := false
+	defer func() {
+		if !finished { // fn panicked
+			s.unwind(p, bh)
+		}
+	}()
+	switch d := s.r.Timeout; {
+	case s.lim != nil:
+		v, how, err = s.limited(ctx)
+	case d > 0 && s.perAttempt:
+		v, err = timeout.Do(ctx, d, s.fn)
+	default:
+		v, err = s.fn(ctx)
+	}
+	finished = true
+	if bh != nil {
+		bh.Release()
+	}
+	switch {
+	case s.b == nil:
+	case err == nil && how == reached:
+		p.Done(nil)
+	default:
+		reportBreaker(p, how, err)
+	}
+	return v, how, err
+}
+
+// reportBreaker gives the breaker the outcome of the attempt p admitted,
+// or nothing when the attempt never reached the backend.
+func reportBreaker(p breaker.Permit, how admission, err error) {
+	if how == full || err != nil && (isLocal(err) || errors.Is(err, errLost)) {
+		p.Ignore()
+	} else {
+		p.Done(err)
+	}
+}
+
+// unwind releases what an attempt whose fn panicked holds: its bulkhead
+// slot, and its breaker permit, as a failure.
+func (s *stack[T]) unwind(p breaker.Permit, bh *bulkhead.Bulkhead) {
+	if bh != nil {
+		bh.Release()
+	}
+	if s.b != nil {
+		p.Done(errPanicked)
+	}
 }
 
 // call runs fn inside the per-attempt timeout.
