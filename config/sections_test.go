@@ -240,7 +240,7 @@ func TestValidateOverloadSectionsMadeInCode(t *testing.T) {
 	c.FaultTolerance.Throttle.Buckets = 100
 	c.FaultTolerance.RateLimit.MaxKeys = 100
 	checkErrors(t, c, []string{
-		"fault_tolerance.adaptive_limit: min_limit (9) must not exceed max_limit (3)",
+		"fault_tolerance.adaptive_limit: min_limit must not exceed max_limit (3), got 9",
 		"fault_tolerance.hedge.retry_budget: needs retry.budget, and the retry it belongs to enabled",
 	})
 }

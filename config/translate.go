@@ -86,6 +86,9 @@ func translate(text string, keys map[string]string) (goName, key, msg string) {
 		}
 		text = rest // a "pkg:" or "Field:" prefix
 	}
+	for _, inner := range []string{"Backoff.", "Config."} {
+		text = strings.TrimPrefix(text, inner) // a nested config's field
+	}
 	var b strings.Builder
 	first := true
 	for len(text) > 0 {
