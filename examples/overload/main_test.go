@@ -44,12 +44,12 @@ func TestReport(t *testing.T) {
 	if err := report(&out, o, res); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"retry storm", "naive retries", "never", "fairness", "per-client limit", "capacity drop", "limit Vegas", "storm.svg", "drop.svg", "fairness.svg"} {
+	for _, want := range []string{"retry storm", "naive retries", "never", "fairness", "per-client limit", "capacity drop", "limit Vegas", "server overload", "Shedder", "storm.svg", "drop.svg", "fairness.svg", "server.svg"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
-	for _, name := range []string{"storm.svg", "drop.svg", "fairness.svg"} {
+	for _, name := range []string{"storm.svg", "drop.svg", "fairness.svg", "server.svg"} {
 		data, err := os.ReadFile(filepath.Join(o.svgDir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -77,6 +77,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-scenario", "storm"}, true, []string{"storm"}},
 		{[]string{"-scenario", "fairness, storm"}, true, []string{"fairness", "storm"}},
 		{[]string{"-scenario", "drop"}, true, []string{"drop"}},
+		{[]string{"-scenario", "server,drop"}, true, []string{"server", "drop"}},
 		{[]string{"-scenario", "nope"}, false, nil},
 		{[]string{"extra"}, false, nil},
 		{[]string{"-seed", "x"}, false, nil},

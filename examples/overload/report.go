@@ -150,3 +150,68 @@ func dropChart(runs []dropRun) string {
 		panel{title: "p99 latency", unit: "ms (log)", logY: true, series: p99},
 		panel{title: "concurrency limit", unit: "requests at once", series: lim})
 }
+
+func printServer(w io.Writer, runs []serverRun) {
+	fmt.Fprintf(w, "server overload: %d req/s offered to a server of %d at once, %v each (%d/s); clients give up after %v\n\n",
+		serverRate, serverWorkers, serverService, serverCapacity, serverTimeout)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "server\tpriority\toffered/s\tgoodput/s\tanswered in time\tanswered late\tshed\tp99 in time\t\n")
+	for _, r := range runs {
+		for i, c := range r.classes {
+			printServerRow(tw, r.variant, serverPriorities[i].name, c)
+		}
+		printServerRow(tw, r.variant, "all", r.total())
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "server\tgoodput / capacity\tserver time spent on late answers\t\n")
+	for _, r := range runs {
+		t := r.total()
+		fmt.Fprintf(tw, "%s\t%.1f%%\t%.1f%%\t\n", r.variant, 100*t.goodput()/float64(serverCapacity),
+			100*float64(t.late)/float64(t.late+t.good))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}
+
+// printServerRow prints one priority's requests: how many a second, and
+// the shares of them that were answered in time, answered late and shed.
+func printServerRow(w io.Writer, variant, priority string, c serverClass) {
+	share := func(n int) float64 { return 100 * float64(n) / float64(max(c.sent, 1)) }
+	fmt.Fprintf(w, "%s\t%s\t%.0f\t%.0f\t%.1f%%\t%.1f%%\t%.1f%%\t%s\t\n", variant, priority,
+		float64(c.sent)/serverLength.Seconds(), c.goodput(), share(c.good), share(c.late), share(c.shed),
+		ms(percentile(c.latency, 0.99)))
+}
+
+func serverChart(runs []serverRun) string {
+	var good, p99, byPriority []series
+	for i, r := range runs {
+		g := series{name: r.variant, color: palette[i]}
+		l := series{name: r.variant, color: palette[i]}
+		for _, s := range r.secs {
+			total := 0
+			for _, n := range s.good {
+				total += n
+			}
+			g.values = append(g.values, float64(total))
+			l.values = append(l.values, float64(percentile(s.latency, 0.99))/float64(time.Millisecond))
+		}
+		good, p99 = append(good, g), append(p99, l)
+		if r.variant != "Shedder" {
+			continue
+		}
+		for p, pr := range serverPriorities {
+			s := series{name: "Shedder, " + pr.name, color: palette[2+p]}
+			for _, sec := range r.secs {
+				s.values = append(s.values, float64(sec.good[p]))
+			}
+			byPriority = append(byPriority, s)
+		}
+	}
+	return lineChart(fmt.Sprintf("Server overload: %d%% of capacity offered, clients give up after %v", 100*serverRate/serverCapacity, serverTimeout),
+		0, 0,
+		panel{title: "goodput (answers in time per second)", unit: "requests/s", maxY: 1.2 * float64(serverCapacity), series: good},
+		panel{title: "p99 latency of the answers", unit: "ms (log)", logY: true, series: p99},
+		panel{title: "the Shedder's goodput by priority", unit: "requests/s", series: byPriority})
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -28,7 +29,7 @@ func lineChart(title string, shadeFrom, shadeTo float64, panels ...panel) string
 	for i, p := range panels {
 		p.draw(&b, 70+i*480, 50, shadeFrom, shadeTo)
 	}
-	for i, s := range panels[0].series {
+	for i, s := range legend(panels) {
 		x := 70 + i*200
 		fmt.Fprintf(&b, `<line x1="%d" y1="410" x2="%d" y2="410" stroke="%s" stroke-width="3"/><text x="%d" y="414">%s</text>`+"\n", x, x+24, s.color, x+30, escape(s.name))
 	}
@@ -36,11 +37,34 @@ func lineChart(title string, shadeFrom, shadeTo float64, panels ...panel) string
 	return b.String()
 }
 
+// legend returns the series of every panel, each name once, in the order
+// they first appear.
+func legend(panels []panel) []series {
+	var all []series
+	for _, p := range panels {
+		for _, s := range p.series {
+			if !slices.ContainsFunc(all, func(a series) bool { return a.name == s.name }) {
+				all = append(all, s)
+			}
+		}
+	}
+	return all
+}
+
 type panel struct {
 	title  string
 	unit   string // y axis label
 	logY   bool
+	maxY   float64 // the top of a linear y axis; 0: the largest value, rounded up
 	series []series
+}
+
+// top returns the top of p's y axis, given the largest value drawn.
+func (p panel) top(largest float64) float64 {
+	if p.maxY > 0 && !p.logY {
+		return p.maxY
+	}
+	return niceCeil(largest)
 }
 
 func (p panel) draw(b *strings.Builder, x0, y0 int, shadeFrom, shadeTo float64) {
@@ -55,7 +79,7 @@ func (p panel) draw(b *strings.Builder, x0, y0 int, shadeFrom, shadeTo float64) 
 			}
 		}
 	}
-	maxY = niceCeil(maxY)
+	maxY = p.top(maxY)
 	lo := 0.0
 	if p.logY {
 		if math.IsInf(minY, 1) { // nothing positive to draw
