@@ -97,24 +97,21 @@
 //
 // Configuration is a plain struct whose zero fields mean the documented
 // defaults; a default a caller may want to name is an exported
-// Default<Field> constant of the package that owns the field, and one
-// concept has one value everywhere. A value that means nothing (a negative
-// duration or count, NaN, a ratio outside its range, a maximum below its
-// minimum) is the programmer's error, never silently replaced by a
-// default. Every config type has a Validate method whose error names the
-// first bad field ("retry: MaxAttempts must not be negative, got -1"), and
-// the first call that uses a bad value reports it with that message:
-// constructors (New, NewGroup) panic with it, calls that return an error
-// (retry.Do, timeout.Do, hedge.Do) return it without running the operation,
-// and backoff.Policy.Delay, which returns no error, panics with it. Package
-// config turns the same checks into errors that name the YAML key.
+// Default<Field> constant of the package that owns the field. A value that
+// means nothing (a negative duration or count, NaN, a ratio outside its
+// range, a maximum below its minimum) is the programmer's error. Every
+// config type has a Validate method whose error names the first bad field
+// ("bulkhead: MaxConcurrent must be in [0, 1048576], got -1"), and the
+// first call that uses a bad value reports it with that message:
+// constructors (New, NewGroup) panic with it, and timeout.Do and hedge.Do
+// return it without running the operation. Package config turns the same
+// checks into errors that name the YAML key.
 //
-// Errors are sentinels made with errors.New and matched with errors.Is.
-// A rejection is returned as an unexported type that unwraps to its
-// sentinel and carries ErrorClass() and, where waiting makes sense,
-// RetryAfter(), reached with errors.As to the interfaces above. Error types
-// are exported only when they carry detail in exported fields
-// (*retry.ExhaustedError, *timeout.Error, *fallback.Error,
+// Errors are sentinels matched with errors.Is. A rejection is returned as
+// an unexported type that unwraps to its sentinel and carries ErrorClass()
+// and, where waiting makes sense, RetryAfter(), reached with errors.As to
+// the interfaces above. Error types are exported when they carry detail in
+// exported fields (*retry.ExhaustedError, *timeout.Error, *fallback.Error,
 // *middleware.StatusError), matched with errors.As; every error wraps its
 // cause. Every wait
 // selects on ctx.Done(). No package starts a goroutine per call, nor one that
