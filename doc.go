@@ -101,7 +101,7 @@
 // means nothing (a negative duration or count, NaN, a ratio outside its
 // range, a maximum below its minimum) is the programmer's error. Every
 // config type has a Validate method whose error names the first bad field
-// ("bulkhead: MaxConcurrent must be in [0, 1048576], got -1"), and the
+// ("bulkhead: MaxConcurrent must be in [0, 2147483647], got -1"), and the
 // first call that uses a bad value reports it with that message:
 // constructors (New, NewGroup) panic with it, and timeout.Do and hedge.Do
 // return it without running the operation. Package config turns the same
