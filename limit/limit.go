@@ -2,7 +2,6 @@ package limit
 
 import (
 	"context"
-	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,27 +28,6 @@ type Stats struct {
 	LongRTT  time.Duration // Gradient2: long-term average of the windows, its reference; else 0
 	MinRTT   time.Duration // Vegas: least window average since the last probe, its reference; else 0
 }
-
-// Sampling. Reading the clock twice costs more than the rest of a call
-// through the Limiter, so at high call rates only one call in stride is
-// measured, the stride being a power of two chosen so that measured calls
-// start about sampleSpacing apart. Below one call per sampleSpacing every
-// call is measured. Which calls are measured is decided by a Fibonacci hash
-// of the admission sequence number, so a periodic pattern in the traffic
-// (every fourth call fails) is not aliased by a periodic choice; drops and
-// successes are thinned alike, and the algorithms see the same proportions.
-// A timer returns the stride to 1 when no measured call started for
-// sampleIdle, so a burst followed by a trickle is not left unmeasured.
-const (
-	sampleSpacing = 4 * time.Microsecond
-	sampleIdle    = time.Millisecond
-	maxStride     = 1024
-	fibonacci16   = 40503 // 2^16/φ, odd
-)
-
-// sampled reports whether the call with admission sequence number seq is
-// measured, given below = 2^16/stride.
-func sampled(seq uint16, below uint32) bool { return uint32(seq*fibonacci16) < below }
 
 // Layout of Limiter.state.
 const (
@@ -110,14 +88,6 @@ type Limiter struct {
 	lastSeq    uint16      // guarded by mu: its sequence number
 
 	rejected, timeouts, canceled atomic.Uint64
-}
-
-type waiter struct {
-	next, prev *waiter
-	ready      chan struct{} // buffered; receives one value when granted
-	granted    bool          // guarded by mu
-	seq        uint16        // guarded by mu: the sequence number of the grant
-	timer      *time.Timer   // max wait, reused with the waiter
 }
 
 // New returns a Limiter for cfg. It panics with the message of
@@ -209,169 +179,6 @@ func (l *Limiter) token(seq uint16) Token {
 	return Token{l: l, start: l.now(), seq: seq}
 }
 
-func (l *Limiter) acquireSlow(ctx context.Context) (Token, error) {
-	l.mu.Lock()
-	for {
-		s := l.state.Load()
-		if s&admitMask < l.limit.Load() {
-			if n := s + 1 + seqOne; l.state.CompareAndSwap(s, n) {
-				l.mu.Unlock()
-				return l.token(uint16(n >> 48)), nil
-			}
-			continue // a fast path changed state; look again
-		}
-		if (s&queuedMask)/queuedOne >= l.maxQueued {
-			l.mu.Unlock()
-			l.rejected.Add(1)
-			return Token{}, &l.full
-		}
-		// Fails only if a lock-free release freed a slot meanwhile.
-		if l.state.CompareAndSwap(s, s+queuedOne) {
-			break
-		}
-	}
-	w, _ := l.pool.Get().(*waiter)
-	if w == nil {
-		w = &waiter{ready: make(chan struct{}, 1)}
-	}
-	w.granted, w.prev = false, l.tail
-	if l.tail == nil {
-		l.head = w
-	} else {
-		l.tail.next = w
-	}
-	l.tail = w
-	l.mu.Unlock()
-
-	t, err := l.wait(ctx, w)
-	l.pool.Put(w)
-	return t, err
-}
-
-// wait blocks until w is granted a slot, ctx ends or MaxWait passes. It
-// leaves w reusable: unlinked, its channel and timer drained.
-func (l *Limiter) wait(ctx context.Context, w *waiter) (Token, error) {
-	var expired <-chan time.Time
-	if l.maxWait > 0 {
-		if w.timer == nil {
-			w.timer = time.NewTimer(l.maxWait)
-		} else {
-			w.timer.Reset(l.maxWait)
-		}
-		expired = w.timer.C
-	}
-	stopTimer := func() {
-		// Drain a value sent before Stop, for the pre-Go 1.23 timer
-		// semantics that a main module may still ask for.
-		if expired != nil && !w.timer.Stop() {
-			select {
-			case <-expired:
-			default:
-			}
-		}
-	}
-	select {
-	case <-w.ready:
-		stopTimer()
-		return l.token(w.seq), nil
-	case <-ctx.Done():
-		stopTimer()
-		if !l.leave(w) {
-			<-w.ready   // sent under mu, so already buffered
-			l.release() // granted as ctx ended: pass the slot on
-		}
-		l.canceled.Add(1)
-		return Token{}, ctx.Err()
-	case <-expired:
-		if !l.leave(w) { // granted as the timer fired: keep the slot
-			<-w.ready
-			return l.token(w.seq), nil
-		}
-		l.rejected.Add(1)
-		l.timeouts.Add(1)
-		return Token{}, &l.timedOut
-	}
-}
-
-// leave removes w from the queue and reports true, or reports false if w
-// has already been granted a slot.
-func (l *Limiter) leave(w *waiter) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if w.granted {
-		return false
-	}
-	l.unlink(w)
-	l.state.Add(dequeue)
-	return true
-}
-
-func (l *Limiter) unlink(w *waiter) {
-	if w.prev == nil {
-		l.head = w.next
-	} else {
-		w.prev.next = w.next
-	}
-	if w.next == nil {
-		l.tail = w.prev
-	} else {
-		w.next.prev = w.prev
-	}
-	w.next, w.prev = nil, nil
-}
-
-// grantLocked hands slots to queued callers while the limit allows, after
-// the limit grew. It requires l.mu to be held.
-func (l *Limiter) grantLocked() {
-	for l.head != nil && l.state.Load()&inflightMask < l.limit.Load() {
-		l.grantHeadLocked(1)
-	}
-}
-
-// grantHeadLocked gives a slot to the head of the queue; add is 1 for a
-// new slot, 0 for one handed over by a releasing call. It requires l.mu.
-func (l *Limiter) grantHeadLocked(add uint64) {
-	w := l.head
-	l.unlink(w)
-	w.granted = true
-	n := l.state.Add(add + seqOne - queuedOne)
-	w.seq = uint16(n >> 48)
-	w.ready <- struct{}{} // never blocks: the buffer is empty until now
-}
-
-// release frees a slot, or hands it to the longest-waiting caller.
-func (l *Limiter) release() {
-	for {
-		s := l.state.Load()
-		switch {
-		case s&queuedMask != 0:
-			if l.releaseSlow() {
-				return
-			}
-		case s&inflightMask == 0:
-			panic("limit: Done without Acquire")
-		case l.state.CompareAndSwap(s, s-1):
-			return
-		}
-	}
-}
-
-// releaseSlow releases a slot while callers are queued. It reports false
-// if the queue emptied before mu was taken.
-func (l *Limiter) releaseSlow() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.head == nil {
-		return false
-	}
-	if l.state.Load()&inflightMask > l.limit.Load() {
-		l.state.Add(minusOne) // over a lowered limit: nobody gets this slot
-		return true
-	}
-	l.grantHeadLocked(0)
-	return true
-}
-
 // Done ends the call and reports its outcome: nil is a success; an error
 // is ignored (IsIgnored), a drop (IsDrop) or else a success. A sampled
 // call feeds its RTT, measured from Acquire to Done, and its outcome to
@@ -403,79 +210,6 @@ func (t Token) Ignore() {
 	if t.l != nil {
 		t.l.release()
 	}
-}
-
-// record feeds the sample of t to the estimator and publishes the new
-// limit. It returns the limit before and after.
-func (l *Limiter) record(t Token, drop bool) (from, to int) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.adaptSampling(t)
-	inflight := int(l.state.Load() & inflightMask)
-	from = int(l.limit.Load())
-	if !l.est.add(t.start, now, inflight, drop) {
-		return from, from
-	}
-	to = int(l.est.current()) // in [MinLimit, MaxLimit], MinLimit ≥ 1
-	if to != from {
-		l.limit.Store(uint64(to))
-		if to > from {
-			l.grantLocked()
-		}
-	}
-	hint := min(max(time.Duration(l.est.shortRTT), minRetryAfter), maxRetryAfter)
-	l.retryAfter.Store(int64(hint))
-	return from, to
-}
-
-// adaptSampling moves the stride to the call rate seen between the
-// latest-started sampled call and t. It requires l.mu.
-func (l *Limiter) adaptSampling(t Token) {
-	if t.start <= l.lastStart {
-		return // an older call finishing late, or one started at the same instant
-	}
-	calls := uint64(t.seq - l.lastSeq) // wraps like the sequence numbers
-	if gap := t.start - l.lastStart; l.lastStart != 0 && calls != 0 && calls < 1<<15 {
-		want := uint64(sampleSpacing) * calls / uint64(gap)
-		stride := min(max(want, 1), 2*l.stride, maxStride) // grow by doubling at most
-		stride = 1 << (bits.Len64(stride) - 1)             // a power of two
-		l.setStride(stride)
-	}
-	l.lastStart, l.lastSeq = t.start, t.seq
-}
-
-// setStride requires l.mu.
-func (l *Limiter) setStride(stride uint64) {
-	if stride == l.stride {
-		return
-	}
-	if l.stride == 1 {
-		if l.idle == nil {
-			l.idle = time.AfterFunc(sampleIdle, l.checkIdle)
-		} else {
-			l.idle.Reset(sampleIdle)
-		}
-	}
-	l.stride = stride
-	l.sampleBelow.Store(uint32(1<<16) / uint32(stride))
-}
-
-// checkIdle runs on the idle timer: if no measured call started for
-// sampleIdle the call rate has fallen far below what the stride was made
-// for, and every call is measured again; else it looks again later.
-func (l *Limiter) checkIdle() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.stride == 1 {
-		return
-	}
-	if time.Duration(l.now()-l.lastStart) >= sampleIdle {
-		l.stride = 1
-		l.sampleBelow.Store(1 << 16)
-		return
-	}
-	l.idle.Reset(sampleIdle)
 }
 
 // Stats returns a snapshot of l's state, estimates and totals. InFlight
