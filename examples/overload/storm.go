@@ -68,104 +68,126 @@ type request struct {
 	attempts int
 }
 
+// storm is one run of the scenario: the simulated server, the client's
+// guards of the variant (at most one of budget and th is set) and the
+// figures per second.
+type storm struct {
+	s       *sim
+	sv      *server
+	run     stormRun
+	budget  *retry.Budget
+	th      *throttle.Throttle
+	arrival *rand.Rand
+	lastID  uint64
+}
+
 // runStorm runs the scenario for one variant.
 func runStorm(variant string, seed uint64) stormRun {
 	s := newSim()
-	arrivals := rand.New(rand.NewPCG(seed, 1))
 	service := rand.New(rand.NewPCG(seed, 2))
-	sv := &server{
-		s: s, workers: stormWorkers, maxQueue: stormQueue,
-		service: func() time.Duration {
-			if t := s.now(); t >= stormTrigger && t < stormTriggerEnd {
-				return exp(service, 2*stormService)
-			}
-			return exp(service, stormService)
+	st := &storm{
+		s: s,
+		sv: &server{
+			s: s, workers: stormWorkers, maxQueue: stormQueue,
+			service: func() time.Duration {
+				if t := s.now(); t >= stormTrigger && t < stormTriggerEnd {
+					return exp(service, 2*stormService)
+				}
+				return exp(service, stormService)
+			},
 		},
+		run:     stormRun{variant: variant, secs: make([]second, int(stormLength/time.Second))},
+		arrival: rand.New(rand.NewPCG(seed, 1)),
 	}
-	run := stormRun{variant: variant, secs: make([]second, int(stormLength/time.Second))}
-	bin := func() *second { return &run.secs[min(int(s.now()/time.Second), len(run.secs)-1)] }
-
-	var budget *retry.Budget
-	var th *throttle.Throttle
 	switch variant {
 	case "retry budget":
-		budget = retry.NewBudget(retry.BudgetConfig{})
+		st.budget = retry.NewBudget(retry.BudgetConfig{})
 	case "throttle":
 		cfg := stormThrottle
 		cfg.Seed = seed
-		th = throttle.New(cfg)
+		st.th = throttle.New(cfg)
 	}
 
-	var attempt func(*request)
-	fail := func(req *request) {
-		if req.attempts >= stormAttempts || budget != nil && !withdraw(budget) {
-			bin().failed++
-			return
-		}
-		delay := backoff.Policy{Seed: req.id}.Delay(req.attempts) // retry's default schedule
-		s.after(delay, func() { attempt(req) })
-	}
-	attempt = func(req *request) {
-		req.attempts++
-		var permit throttle.Permit
-		if th != nil {
-			p, err := th.Allow()
-			if err != nil {
-				fail(req) // refused locally: the server never sees it
-				return
-			}
-			permit = p
-		}
-		bin().sent++
-		over := false
-		ok := sv.submit(func() {
-			if over {
-				bin().wasted++
-				return
-			}
-			over = true
-			permit.Done(nil)
-			if budget != nil && req.attempts == 1 {
-				deposit(budget)
-			}
-			b := bin()
-			b.good++
-			b.latency = append(b.latency, s.now()-req.start)
-		})
-		if !ok {
-			over = true
-			permit.Done(errServerBusy)
-			fail(req)
-			return
-		}
-		s.after(stormTimeout, func() {
-			if !over {
-				over = true
-				permit.Done(errTimedOut)
-				fail(req)
-			}
-		})
-	}
-
-	var id uint64
-	var arrive func()
-	arrive = func() {
-		id++
-		attempt(&request{id: id, start: s.now()})
-		if next := exp(arrivals, time.Second/stormRate); s.now()+next < stormLength {
-			s.after(next, arrive)
-		}
-	}
-	s.after(0, arrive)
-	for i := range run.secs {
+	s.after(0, st.arrive)
+	for i := range st.run.secs {
 		s.run(time.Duration(i+1)*time.Second - 1)
-		run.secs[i].queue = sv.queued()
-		if th != nil {
-			run.secs[i].rejectP = th.Stats().RejectionProbability
+		st.run.secs[i].queue = st.sv.queued()
+		if st.th != nil {
+			st.run.secs[i].rejectP = st.th.Stats().RejectionProbability
 		}
 	}
 	s.events = nil // attempts still pending at the end are not counted
-	return run
+	return st.run
+}
+
+// bin is the current second's figures.
+func (st *storm) bin() *second {
+	return &st.run.secs[min(int(st.s.now()/time.Second), len(st.run.secs)-1)]
+}
+
+// arrive starts a new request and schedules the next arrival.
+func (st *storm) arrive() {
+	st.lastID++
+	st.attempt(&request{id: st.lastID, start: st.s.now()})
+	if next := exp(st.arrival, time.Second/stormRate); st.s.now()+next < stormLength {
+		st.s.after(next, st.arrive)
+	}
+}
+
+// fail ends a failed attempt of req: a retry after retry's default
+// backoff schedule if attempts and the budget allow it, else a failure.
+func (st *storm) fail(req *request) {
+	if req.attempts >= stormAttempts || st.budget != nil && !withdraw(st.budget) {
+		st.bin().failed++
+		return
+	}
+	delay := backoff.Policy{Seed: req.id}.Delay(req.attempts) // retry's default schedule
+	st.s.after(delay, func() { st.attempt(req) })
+}
+
+// attempt sends one attempt of req through the throttle, if any, to the
+// server, and settles it by the first of its answer, its refusal and the
+// client's timeout.
+func (st *storm) attempt(req *request) {
+	req.attempts++
+	var permit throttle.Permit
+	if st.th != nil {
+		p, err := st.th.Allow()
+		if err != nil {
+			st.fail(req) // refused locally: the server never sees it
+			return
+		}
+		permit = p
+	}
+	st.bin().sent++
+	over := false
+	ok := st.sv.submit(func() {
+		if over {
+			st.bin().wasted++
+			return
+		}
+		over = true
+		permit.Done(nil)
+		if st.budget != nil && req.attempts == 1 {
+			deposit(st.budget)
+		}
+		b := st.bin()
+		b.good++
+		b.latency = append(b.latency, st.s.now()-req.start)
+	})
+	if !ok {
+		over = true
+		permit.Done(errServerBusy)
+		st.fail(req)
+		return
+	}
+	st.s.after(stormTimeout, func() {
+		if !over {
+			over = true
+			permit.Done(errTimedOut)
+			st.fail(req)
+		}
+	})
 }
 
 var errAttempt = errors.New("attempt failed")
