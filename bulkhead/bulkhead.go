@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/seed94f50169/resilience/internal/waitq"
 )
 
 // Stats is a snapshot of a Bulkhead's state and its totals since New.
@@ -69,9 +71,8 @@ type Bulkhead struct {
 	queueTimeout time.Duration
 	timedOut     rejectedError
 
-	mu         sync.Mutex
-	head, tail *waiter   // FIFO queue, guarded by mu
-	pool       sync.Pool // of *waiter, so waiting allocates nothing
+	mu    sync.Mutex
+	queue waitq.Queue // FIFO of queued callers, guarded by mu
 
 	rejected, timeouts, canceled atomic.Uint64
 }
@@ -89,13 +90,6 @@ const (
 type counter struct {
 	n atomic.Uint64
 	_ [56]byte
-}
-
-type waiter struct {
-	next, prev *waiter
-	ready      chan struct{} // buffered; receives one value when granted
-	granted    bool          // guarded by mu
-	timer      *time.Timer   // queue timeout, reused with the waiter
 }
 
 // New returns a Bulkhead for cfg. It panics with the message of
@@ -205,62 +199,31 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 			break
 		}
 	}
-	w, _ := b.pool.Get().(*waiter)
-	if w == nil {
-		w = &waiter{ready: make(chan struct{}, 1)}
-	}
-	w.granted, w.prev = false, b.tail
-	if b.tail == nil {
-		b.head = w
-	} else {
-		b.tail.next = w
-	}
-	b.tail = w
+	w := b.queue.Push()
 	b.mu.Unlock()
 
 	err := b.wait(ctx, w)
-	b.pool.Put(w)
+	b.queue.Release(w)
 	return err
 }
 
 // wait blocks until w is granted a slot, ctx ends or the queue timeout
-// passes. It leaves w reusable: unlinked, its channel and timer drained.
-func (b *Bulkhead) wait(ctx context.Context, w *waiter) error {
-	var expired <-chan time.Time
-	if b.queueTimeout > 0 {
-		if w.timer == nil {
-			w.timer = time.NewTimer(b.queueTimeout)
-		} else {
-			w.timer.Reset(b.queueTimeout)
-		}
-		expired = w.timer.C
-	}
-	stopTimer := func() {
-		// Drain a value sent before Stop, for the pre-Go 1.23 timer
-		// semantics that a main module may still ask for.
-		if expired != nil && !w.timer.Stop() {
-			select {
-			case <-expired:
-			default:
-			}
-		}
-	}
-	select {
-	case <-w.ready:
-		stopTimer()
+// passes. It leaves w reusable: out of the queue, its grant taken.
+func (b *Bulkhead) wait(ctx context.Context, w *waitq.Waiter) error {
+	switch w.Wait(ctx, b.queueTimeout) {
+	case waitq.Granted:
 		b.count()
 		return nil
-	case <-ctx.Done():
-		stopTimer()
+	case waitq.Canceled:
 		if !b.leave(w) {
-			<-w.ready   // sent under mu, so already buffered
+			w.Take()
 			b.Release() // granted as ctx ended: pass the slot on
 		}
 		b.canceled.Add(1)
 		return ctx.Err()
-	case <-expired:
+	default: // waitq.Expired
 		if !b.leave(w) { // granted as the timer fired: keep the slot
-			<-w.ready
+			w.Take()
 			b.count()
 			return nil
 		}
@@ -270,31 +233,17 @@ func (b *Bulkhead) wait(ctx context.Context, w *waiter) error {
 	}
 }
 
-// leave removes w from the queue and reports true, or reports false if w
+// leave takes w out of the queue and reports true, or reports false if w
 // has already been granted a slot.
-func (b *Bulkhead) leave(w *waiter) bool {
+func (b *Bulkhead) leave(w *waitq.Waiter) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if w.granted {
+	if w.Granted {
 		return false
 	}
-	b.unlink(w)
+	b.queue.Remove(w)
 	b.state.Add(dequeue)
 	return true
-}
-
-func (b *Bulkhead) unlink(w *waiter) {
-	if w.prev == nil {
-		b.head = w.next
-	} else {
-		w.prev.next = w.next
-	}
-	if w.next == nil {
-		b.tail = w.prev
-	} else {
-		w.next.prev = w.prev
-	}
-	w.next, w.prev = nil, nil
 }
 
 // Release returns a slot taken by Acquire or TryAcquire, handing it to the
@@ -325,11 +274,9 @@ func (b *Bulkhead) released(s uint64) {
 // one queued caller less each, while fewer than max slots are claimed.
 func (b *Bulkhead) handOff() {
 	b.mu.Lock()
-	for w := b.head; w != nil && b.state.Load()&claimMask < b.max; w = b.head {
-		b.unlink(w)
-		w.granted = true
+	for w := b.queue.Head(); w != nil && b.state.Load()&claimMask < b.max; w = b.queue.Head() {
 		b.state.Add(1 + dequeue)
-		w.ready <- struct{}{} // never blocks: the buffer is empty until now
+		b.queue.Grant(w)
 	}
 	b.mu.Unlock()
 }

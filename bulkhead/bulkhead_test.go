@@ -572,11 +572,7 @@ func FuzzOperations(f *testing.F) {
 				if s := b.Stats(); s != want {
 					t.Fatalf("step %d: Stats = %+v, want %+v", step, s, want)
 				}
-				n := 0
-				for w := b.head; w != nil; w = w.next {
-					n++
-				}
-				if n != len(waiting) {
+				if n := b.queue.Len(); n != len(waiting) {
 					t.Fatalf("step %d: queue list holds %d, want %d", step, n, len(waiting))
 				}
 			}
@@ -659,7 +655,7 @@ func FuzzOperations(f *testing.F) {
 			if s := b.Stats(); s.InFlight != 0 || s.Queued != 0 {
 				t.Fatalf("after drain: Stats = %+v", s)
 			}
-			if b.head != nil || b.tail != nil {
+			if b.queue.Head() != nil || b.queue.Len() != 0 {
 				t.Fatal("queue list not empty after drain")
 			}
 		})

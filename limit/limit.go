@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seed94f50169/resilience/internal/waitq"
 )
 
 // Stats is a snapshot of a Limiter's state, its estimates and its totals
@@ -78,14 +80,13 @@ type Limiter struct {
 	timedOut      rejectedError
 	retryAfter    atomic.Int64 // the hint of rejections, in ns
 
-	mu         sync.Mutex
-	head, tail *waiter     // FIFO queue, guarded by mu
-	pool       sync.Pool   // of *waiter, so waiting allocates nothing
-	est        estimator   // guarded by mu
-	stride     uint64      // guarded by mu
-	idle       *time.Timer // guarded by mu: resets the stride; armed while stride > 1
-	lastStart  int64       // guarded by mu: start of the latest-started sampled call
-	lastSeq    uint16      // guarded by mu: its sequence number
+	mu        sync.Mutex
+	queue     waitq.Queue // FIFO of queued callers, guarded by mu
+	est       estimator   // guarded by mu
+	stride    uint64      // guarded by mu
+	idle      *time.Timer // guarded by mu: resets the stride; armed while stride > 1
+	lastStart int64       // guarded by mu: start of the latest-started sampled call
+	lastSeq   uint16      // guarded by mu: its sequence number
 
 	rejected, timeouts, canceled atomic.Uint64
 }

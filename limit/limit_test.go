@@ -382,10 +382,9 @@ func TestGrantedAsContextEnds(t *testing.T) {
 		l := New(Config{InitialLimit: 1, MaxLimit: 1, MaxQueued: 2, MaxWait: NoMaxWait})
 		tok := mustAcquire(t, l)
 		// Queue a waiter as acquireSlow does, then hand it tok's slot.
-		w := &waiter{ready: make(chan struct{}, 1)}
 		l.mu.Lock()
 		l.state.Add(queuedOne)
-		l.head, l.tail = w, w
+		w := l.queue.Push()
 		l.grantHeadLocked(0)
 		l.mu.Unlock()
 		ctx, cancel := context.WithCancel(context.Background())
@@ -401,7 +400,7 @@ func TestGrantedAsContextEnds(t *testing.T) {
 			t.Fatalf("wait = %v, %v; Stats = %+v", got, err, s)
 		}
 		_ = tok // its slot went to the waiter
-		if s := l.Stats(); s.InFlight != 0 || s.Queued != 0 || l.head != nil {
+		if s := l.Stats(); s.InFlight != 0 || s.Queued != 0 || l.queue.Head() != nil {
 			t.Fatalf("Stats = %+v, want nothing held", s)
 		}
 	}
@@ -723,7 +722,7 @@ func TestConcurrentProbesAndQueue(t *testing.T) {
 	}
 	wg.Wait()
 	s := l.Stats()
-	if s.InFlight != 0 || s.Queued != 0 || l.head != nil {
+	if s.InFlight != 0 || s.Queued != 0 || l.queue.Head() != nil {
 		t.Fatalf("after the run: Stats = %+v", s)
 	}
 	if s.Acquired != ok.Load() || s.Rejected != rejected.Load() || s.Canceled != canceled.Load() || ok.Load()+rejected.Load()+canceled.Load() != workers*rounds {

@@ -5,16 +5,9 @@ package limit
 
 import (
 	"context"
-	"time"
-)
 
-type waiter struct {
-	next, prev *waiter
-	ready      chan struct{} // buffered; receives one value when granted
-	granted    bool          // guarded by mu
-	seq        uint16        // guarded by mu: the sequence number of the grant
-	timer      *time.Timer   // max wait, reused with the waiter
-}
+	"github.com/seed94f50169/resilience/internal/waitq"
+)
 
 func (l *Limiter) acquireSlow(ctx context.Context) (Token, error) {
 	l.mu.Lock()
@@ -37,62 +30,31 @@ func (l *Limiter) acquireSlow(ctx context.Context) (Token, error) {
 			break
 		}
 	}
-	w, _ := l.pool.Get().(*waiter)
-	if w == nil {
-		w = &waiter{ready: make(chan struct{}, 1)}
-	}
-	w.granted, w.prev = false, l.tail
-	if l.tail == nil {
-		l.head = w
-	} else {
-		l.tail.next = w
-	}
-	l.tail = w
+	w := l.queue.Push()
 	l.mu.Unlock()
 
 	t, err := l.wait(ctx, w)
-	l.pool.Put(w)
+	l.queue.Release(w)
 	return t, err
 }
 
 // wait blocks until w is granted a slot, ctx ends or MaxWait passes. It
-// leaves w reusable: unlinked, its channel and timer drained.
-func (l *Limiter) wait(ctx context.Context, w *waiter) (Token, error) {
-	var expired <-chan time.Time
-	if l.maxWait > 0 {
-		if w.timer == nil {
-			w.timer = time.NewTimer(l.maxWait)
-		} else {
-			w.timer.Reset(l.maxWait)
-		}
-		expired = w.timer.C
-	}
-	stopTimer := func() {
-		// Drain a value sent before Stop, for the pre-Go 1.23 timer
-		// semantics that a main module may still ask for.
-		if expired != nil && !w.timer.Stop() {
-			select {
-			case <-expired:
-			default:
-			}
-		}
-	}
-	select {
-	case <-w.ready:
-		stopTimer()
-		return l.token(w.seq), nil
-	case <-ctx.Done():
-		stopTimer()
+// leaves w reusable: out of the queue, its grant taken.
+func (l *Limiter) wait(ctx context.Context, w *waitq.Waiter) (Token, error) {
+	switch w.Wait(ctx, l.maxWait) {
+	case waitq.Granted:
+		return l.token(w.Seq), nil
+	case waitq.Canceled:
 		if !l.leave(w) {
-			<-w.ready   // sent under mu, so already buffered
+			w.Take()
 			l.release() // granted as ctx ended: pass the slot on
 		}
 		l.canceled.Add(1)
 		return Token{}, ctx.Err()
-	case <-expired:
+	default: // waitq.Expired
 		if !l.leave(w) { // granted as the timer fired: keep the slot
-			<-w.ready
-			return l.token(w.seq), nil
+			w.Take()
+			return l.token(w.Seq), nil
 		}
 		l.rejected.Add(1)
 		l.timeouts.Add(1)
@@ -100,37 +62,23 @@ func (l *Limiter) wait(ctx context.Context, w *waiter) (Token, error) {
 	}
 }
 
-// leave removes w from the queue and reports true, or reports false if w
+// leave takes w out of the queue and reports true, or reports false if w
 // has already been granted a slot.
-func (l *Limiter) leave(w *waiter) bool {
+func (l *Limiter) leave(w *waitq.Waiter) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if w.granted {
+	if w.Granted {
 		return false
 	}
-	l.unlink(w)
+	l.queue.Remove(w)
 	l.state.Add(dequeue)
 	return true
-}
-
-func (l *Limiter) unlink(w *waiter) {
-	if w.prev == nil {
-		l.head = w.next
-	} else {
-		w.prev.next = w.next
-	}
-	if w.next == nil {
-		l.tail = w.prev
-	} else {
-		w.next.prev = w.prev
-	}
-	w.next, w.prev = nil, nil
 }
 
 // grantLocked hands slots to queued callers while the limit allows, after
 // the limit grew. It requires l.mu to be held.
 func (l *Limiter) grantLocked() {
-	for l.head != nil && l.state.Load()&inflightMask < l.limit.Load() {
+	for l.queue.Head() != nil && l.state.Load()&inflightMask < l.limit.Load() {
 		l.grantHeadLocked(1)
 	}
 }
@@ -138,12 +86,10 @@ func (l *Limiter) grantLocked() {
 // grantHeadLocked gives a slot to the head of the queue; add is 1 for a
 // new slot, 0 for one handed over by a releasing call. It requires l.mu.
 func (l *Limiter) grantHeadLocked(add uint64) {
-	w := l.head
-	l.unlink(w)
-	w.granted = true
+	w := l.queue.Head()
 	n := l.state.Add(add + seqOne - queuedOne)
-	w.seq = uint16(n >> 48)
-	w.ready <- struct{}{} // never blocks: the buffer is empty until now
+	w.Seq = uint16(n >> 48)
+	l.queue.Grant(w)
 }
 
 // release frees a slot, or hands it to the longest-waiting caller.
@@ -168,7 +114,7 @@ func (l *Limiter) release() {
 func (l *Limiter) releaseSlow() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.head == nil {
+	if l.queue.Head() == nil {
 		return false
 	}
 	if l.state.Load()&inflightMask > l.limit.Load() {
